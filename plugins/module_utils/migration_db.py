@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Talking to PostgreSQL for the migrate module: lock, version, history, run.
+
+Compatible with golang-migrate, which TMI runs at start-up: the same
+schema_migrations table (one row: version, dirty) and the same advisory lock
+id, so the module, the migrate CLI and TMI's start-up exclude each other.
+Unlike golang-migrate, a migration's statements, its version row and its
+history row commit in one transaction.
+
+The connection is in autocommit mode; this class issues BEGIN/COMMIT itself.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+import zlib
+
+from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source import (
+    NO_TRANSACTION_MARK,
+    MigrationError,
+)
+
+try:
+    from ansible_collections.community.postgresql.plugins.module_utils.postgres import psycopg
+    DATABASE_ERRORS = (psycopg.Error,)
+except (ImportError, AttributeError):  # no driver: connect() reports it first
+    DATABASE_ERRORS = ()
+
+VERSION_TABLE = 'schema_migrations'
+HISTORY_TABLE = 'schema_migrations_history'
+# golang-migrate's salt for advisory lock ids (database.GenerateAdvisoryLockId).
+_LOCK_SALT = 1486364155
+# golang-migrate writes -1 with dirty=true while rolling back to "no version".
+_NIL_VERSION = -1
+_SQLSTATE_ACTIVE_TRANSACTION = '25001'
+
+
+def advisory_lock_id(database, *additional_names):
+    """golang-migrate's database.GenerateAdvisoryLockId, as an int.
+
+    Its postgres driver passes (database, schema, migrations table): the key
+    is "schema\\x00table\\x00database".
+    """
+    key = '\x00'.join(list(additional_names) + [database]).encode('utf-8')
+    return (zlib.crc32(key) * _LOCK_SALT) & 0xFFFFFFFF
+
+
+def quote_ident(name):
+    return '"%s"' % name.replace('"', '""')
+
+
+class LockTimeout(Exception):
+    pass
+
+
+class DatabaseState(object):
+    """What the database says was applied."""
+
+    def __init__(self, version=0, dirty=False, applied_sha256=None, history_versions=None):
+        self.version = version
+        self.dirty = dirty
+        self.applied_sha256 = applied_sha256 or {}
+        self.history_versions = history_versions or set()
+
+
+def describe_database_error(error):
+    """PostgreSQL's message with its SQLSTATE, detail and hint, on one line."""
+    diag = getattr(error, 'diag', None)
+    primary = getattr(diag, 'message_primary', None)
+    if not primary:
+        return str(error).strip()
+    parts = [primary]
+    sqlstate = getattr(diag, 'sqlstate', None)
+    if sqlstate:
+        parts[0] += ' (SQLSTATE %s)' % sqlstate
+    for label, attr in (('detail', 'message_detail'), ('hint', 'message_hint'), ('context', 'context')):
+        value = getattr(diag, attr, None)
+        if value:
+            parts.append('%s: %s' % (label, value.strip().replace('\n', ' / ')))
+    return '; '.join(parts)
+
+
+class MigrationDatabase(object):
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.cursor = conn.cursor()
+        schema, self.database = self._row('SELECT current_schema(), current_database()')
+        if schema is None:
+            raise MigrationError('no current schema: the search_path of user names no existing schema')
+        self.schema = schema
+        self.lock_id = advisory_lock_id(self.database, schema, VERSION_TABLE)
+        self.version_table = '%s.%s' % (quote_ident(schema), quote_ident(VERSION_TABLE))
+        self.history_table = '%s.%s' % (quote_ident(schema), quote_ident(HISTORY_TABLE))
+        self.locked = False
+
+    # --- small helpers ---------------------------------------------------
+
+    def _execute(self, sql, params=None):
+        self.cursor.execute(sql, params)
+
+    def _rows(self, sql, params=None):
+        self.cursor.execute(sql, params)
+        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()]
+
+    def _row(self, sql, params=None):
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    def _table_exists(self, qualified_name):
+        return self._row('SELECT to_regclass(%s) IS NOT NULL', (qualified_name,))[0]
+
+    # --- lock --------------------------------------------------------------
+
+    def lock(self, timeout, poll_interval=0.1):
+        """Take golang-migrate's advisory lock, polling a try-lock until timeout.
+
+        A try-lock, not pg_advisory_lock: a blocked waiter could otherwise
+        deadlock with CREATE INDEX CONCURRENTLY run by the lock holder
+        (golang-migrate #960), and could not give up with a clear message.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._row('SELECT pg_try_advisory_lock(%s)', (self.lock_id,))[0]:
+                self.locked = True
+                return
+            if time.monotonic() >= deadline:
+                raise LockTimeout(
+                    'could not take the migration lock on database %s within %s s (advisory lock %d, the one '
+                    'golang-migrate and TMI take). It is held by %s. Wait for that migration to finish, or '
+                    'raise lock_timeout' % (self.database, timeout, self.lock_id, self.describe_lock_holders()))
+            time.sleep(poll_interval)
+
+    def describe_lock_holders(self):
+        rows = self._rows(
+            "SELECT a.pid, a.usename, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), "
+            "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND l.classid::bigint = %s AND l.objid::bigint = %s AND l.objsubid = 1",
+            (self.lock_id >> 32, self.lock_id & 0xFFFFFFFF))
+        if not rows:
+            return 'a session that released it meanwhile'
+        return ', '.join('pid %s (user %s, application "%s", from %s, connected %s)' % r for r in rows)
+
+    def unlock(self):
+        if self.locked:
+            self._execute('SELECT pg_advisory_unlock(%s)', (self.lock_id,))
+            self.locked = False
+
+    # --- state -------------------------------------------------------------
+
+    def ensure_tables(self):
+        self._execute('CREATE TABLE IF NOT EXISTS %s (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)'
+                      % self.version_table)
+        self._execute(
+            "CREATE TABLE IF NOT EXISTS %s ("
+            "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+            "version bigint NOT NULL, "
+            "name text NOT NULL, "
+            "direction text NOT NULL CHECK (direction IN ('up', 'down', 'force')), "
+            "sha256 text, "
+            "applied_at timestamp with time zone NOT NULL DEFAULT clock_timestamp(), "
+            "applied_by text NOT NULL DEFAULT current_user, "
+            "duration_ms integer NOT NULL DEFAULT 0)" % self.history_table)
+
+    def read_state(self):
+        state = DatabaseState()
+        if self._table_exists(self.version_table):
+            rows = self._rows('SELECT version, dirty FROM %s' % self.version_table)
+            if len(rows) > 1:
+                raise MigrationError('%s holds %d rows; golang-migrate keeps exactly one. Fix it by hand or '
+                                     'use force_version' % (VERSION_TABLE, len(rows)))
+            if rows:
+                state.version = max(int(rows[0][0]), 0)
+                state.dirty = bool(rows[0][1])
+        if self._table_exists(self.history_table):
+            rows = self._rows(
+                "SELECT version, (array_agg(sha256 ORDER BY id DESC) FILTER (WHERE direction = 'up'))[1] "
+                "FROM %s GROUP BY version" % self.history_table)
+            state.history_versions = set(int(r[0]) for r in rows)
+            state.applied_sha256 = dict((int(r[0]), r[1]) for r in rows if r[1])
+        return state
+
+    def _set_version(self, version, dirty):
+        self._execute('DELETE FROM %s' % self.version_table)
+        if version > 0 or dirty:
+            self._execute('INSERT INTO %s (version, dirty) VALUES (%%s, %%s)' % self.version_table,
+                          (version if version > 0 else _NIL_VERSION, dirty))
+
+    def _record(self, version, name, direction, sha256, duration_ms):
+        self._execute('INSERT INTO %s (version, name, direction, sha256, duration_ms) VALUES (%%s, %%s, %%s, %%s, %%s)'
+                      % self.history_table, (version, name, direction, sha256, duration_ms))
+
+    # --- changes -------------------------------------------------------------
+
+    def force(self, version, name):
+        """Record `version` as applied and clean, running nothing (golang-migrate force)."""
+        self._execute('BEGIN')
+        try:
+            self._set_version(version, False)
+            self._record(version, name, 'force', None, 0)
+            self._execute('COMMIT')
+        except BaseException:
+            self._rollback()
+            raise
+
+    def apply(self, step):
+        """Run one Step; return its duration in milliseconds."""
+        if step.file.no_transaction:
+            return self._apply_outside_transaction(step)
+        started = time.monotonic()
+        self._execute('BEGIN')
+        try:
+            self._run_statements(step.file, in_transaction=True)
+            duration_ms = int((time.monotonic() - started) * 1000)
+            self._set_version(step.version_after, False)
+            self._record(step.migration.version, step.migration.name, step.direction, step.file.sha256, duration_ms)
+            self._execute('COMMIT')
+        except BaseException:
+            self._rollback()
+            raise
+        return duration_ms
+
+    def _apply_outside_transaction(self, step):
+        # golang-migrate's protocol: mark dirty, run, mark clean. A failure in
+        # between leaves the database dirty on purpose: part of the file ran.
+        self._set_version(step.version_after, True)
+        started = time.monotonic()
+        self._run_statements(step.file, in_transaction=False)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        self._execute('BEGIN')
+        try:
+            self._set_version(step.version_after, False)
+            self._record(step.migration.version, step.migration.name, step.direction, step.file.sha256, duration_ms)
+            self._execute('COMMIT')
+        except BaseException:
+            self._rollback()
+            raise
+        return duration_ms
+
+    def _run_statements(self, migration_file, in_transaction):
+        for statement in migration_file.statements:
+            try:
+                self.cursor.execute(statement.text)
+            except DATABASE_ERRORS as e:
+                raise self._statement_error(migration_file, statement, e, in_transaction)
+
+    def _statement_error(self, migration_file, statement, error, in_transaction):
+        diag = getattr(error, 'diag', None)
+        position = getattr(diag, 'statement_position', None)
+        line = statement.line_of_position(int(position)) if position else statement.line
+        message = describe_database_error(error)
+        if in_transaction:
+            message += '. The migration was rolled back: nothing of it was applied and the version is unchanged'
+            if getattr(diag, 'sqlstate', None) == _SQLSTATE_ACTIVE_TRANSACTION:
+                message += ('. This statement cannot run in a transaction: put it in a file of its own whose '
+                            'first line is "%s"' % NO_TRANSACTION_MARK)
+        else:
+            message += ('. This file runs outside a transaction (%s), so the statements before line %d stay '
+                        'applied and the database is now marked dirty. Repair by hand, then run with '
+                        'force_version set to the version the schema really is at' % (NO_TRANSACTION_MARK, line))
+        return MigrationError(message, migration_file.filename, line)
+
+    def _rollback(self):
+        try:
+            self._execute('ROLLBACK')
+        except DATABASE_ERRORS:
+            pass  # the connection is gone: the server has rolled back already
+
+    def close(self):
+        try:
+            self.unlock()
+        except DATABASE_ERRORS:
+            pass
+        self.conn.close()

@@ -1,0 +1,55 @@
+import pytest
+
+from ansible_collections.tmi.postgresql.plugins.module_utils.sql_split import SqlSyntaxError, split_statements
+
+
+def texts(sql):
+    return [s.text for s in split_statements(sql)]
+
+
+def test_splits_on_top_level_semicolons_and_keeps_lines():
+    statements = split_statements('-- header\nCREATE TABLE a (id int);\n\nINSERT INTO a VALUES (1);\n')
+    assert [s.text for s in statements] == ['CREATE TABLE a (id int)', 'INSERT INTO a VALUES (1)']
+    assert [s.line for s in statements] == [2, 4]
+
+
+@pytest.mark.parametrize('sql, expected', [
+    ("SELECT 'a;b'; SELECT 2", ["SELECT 'a;b'", 'SELECT 2']),
+    ("SELECT 'it''s;'; SELECT 2", ["SELECT 'it''s;'", 'SELECT 2']),
+    ("SELECT E'\\';'; SELECT 2", ["SELECT E'\\';'", 'SELECT 2']),
+    ('SELECT 1 AS "a;b"; SELECT 2', ['SELECT 1 AS "a;b"', 'SELECT 2']),
+    ('SELECT 1 /* a; /* nested; */ b; */; SELECT 2', ['SELECT 1 /* a; /* nested; */ b; */', 'SELECT 2']),
+    ('SELECT 1 -- a; b\n; SELECT 2', ['SELECT 1 -- a; b', 'SELECT 2']),
+    ('DO $$ BEGIN PERFORM 1; END $$; SELECT 2', ['DO $$ BEGIN PERFORM 1; END $$', 'SELECT 2']),
+    ('DO $x$ BEGIN RAISE NOTICE $$;$$; END $x$; SELECT 2', ['DO $x$ BEGIN RAISE NOTICE $$;$$; END $x$', 'SELECT 2']),
+    ('PREPARE p AS SELECT $1; SELECT 2', ['PREPARE p AS SELECT $1', 'SELECT 2']),
+    ('CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END; SELECT 3',
+     ['CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END',
+      'SELECT 3']),
+    ('SELECT 1;;  ; -- only a comment\n', ['SELECT 1']),
+    ('SELECT 1', ['SELECT 1']),
+])
+def test_quotes_comments_and_bodies_do_not_split(sql, expected):
+    assert texts(sql) == expected
+
+
+def test_comment_only_script_has_no_statement():
+    assert split_statements('-- nothing\n/* at all */\n\n') == []
+
+
+@pytest.mark.parametrize('sql, line', [
+    ("SELECT 1;\nSELECT 'open", 2),
+    ('SELECT 1;\n\nSELECT "open', 3),
+    ('/* open', 1),
+    ('SELECT $$ open', 1),
+])
+def test_unterminated_tokens_name_their_line(sql, line):
+    with pytest.raises(SqlSyntaxError) as e:
+        split_statements(sql)
+    assert e.value.line == line
+
+
+def test_line_of_position_counts_newlines_inside_the_statement():
+    statement = split_statements('\n\nSELECT\n  1,\n  nope')[0]
+    assert statement.line == 3
+    assert statement.line_of_position(statement.text.index('nope') + 1) == 5
