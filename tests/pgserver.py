@@ -125,7 +125,9 @@ class PgServer(object):
                 '-h', self.socketdir, '-p', str(self.port), '-U', SUPERUSER, dbname]
         for t in exclude_tables:
             argv[1:1] = ['--exclude-table', t]
-        return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+        # pg_dump >= 15.14 brackets the script with \restrict/\unrestrict and a random key.
+        return ''.join(line for line in out.splitlines(True) if not line.startswith(('\\restrict', '\\unrestrict')))
 
     def conn_params(self, dbname):
         """Connection options as the modules take them (over the socket)."""
