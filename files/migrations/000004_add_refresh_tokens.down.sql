@@ -1,0 +1,3 @@
+-- 000004 down: drop refresh_tokens.
+
+DROP TABLE refresh_tokens;
