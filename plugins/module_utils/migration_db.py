@@ -209,12 +209,20 @@ class MigrationDatabase(object):
             raise
 
     def apply(self, step):
-        """Run one Step; return its duration in milliseconds."""
+        """Run one Step; return its duration in milliseconds.
+
+        The commit does not wait for its WAL to reach disk (synchronous_commit
+        off for this transaction): flush() at the end of the run makes every
+        step durable at once. A crash before that can only lose the newest
+        steps together with their version rows, as if the run had stopped
+        earlier; the database never holds a migration without its version.
+        """
         if step.file.no_transaction:
             return self._apply_outside_transaction(step)
         started = time.monotonic()
         self._execute('BEGIN')
         try:
+            self._execute('SET LOCAL synchronous_commit = off')
             self._run_statements(step.file, in_transaction=True)
             duration_ms = int((time.monotonic() - started) * 1000)
             self._set_version(step.version_after, False)
@@ -224,6 +232,22 @@ class MigrationDatabase(object):
             self._rollback()
             raise
         return duration_ms
+
+    def flush(self):
+        """Wait until every commit of this session is on disk.
+
+        A synchronous commit waits for the WAL up to its own record, which
+        covers every earlier commit; txid_current() gives the transaction an
+        id so that it writes a commit record at all.
+        """
+        self._execute('BEGIN')
+        try:
+            self._execute('SET LOCAL synchronous_commit = on')
+            self._execute('SELECT txid_current()')
+            self._execute('COMMIT')
+        except BaseException:
+            self._rollback()
+            raise
 
     def _apply_outside_transaction(self, step):
         # golang-migrate's protocol: mark dirty, run, mark clean. A failure in

@@ -275,10 +275,14 @@ def migrate(module, db, migrations, result):
         result['version_after'] = target
         return
     db.ensure_tables()
-    for step in steps:
-        duration_ms = db.apply(step)
-        result['applied'].append(dict(step.summary(), duration_ms=duration_ms))
-        result['version_after'] = step.version_after
+    try:
+        for step in steps:
+            duration_ms = db.apply(step)
+            result['applied'].append(dict(step.summary(), duration_ms=duration_ms))
+            result['version_after'] = step.version_after
+    finally:
+        if result['applied']:
+            db.flush()
 
 
 def main():
