@@ -102,6 +102,8 @@ class MigrationDatabase(object):
         self.cursor.execute(sql, params)
 
     def _rows(self, sql, params=None):
+        # With psycopg 3, community.postgresql's connection returns dict rows:
+        # every selected column needs a distinct name.
         self.cursor.execute(sql, params)
         return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()]
 
@@ -135,8 +137,9 @@ class MigrationDatabase(object):
 
     def describe_lock_holders(self):
         rows = self._rows(
-            "SELECT a.pid, a.usename, coalesce(a.application_name, ''), coalesce(host(a.client_addr), 'local'), "
-            "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') "
+            "SELECT a.pid, a.usename, coalesce(a.application_name, '') AS application, "
+            "coalesce(host(a.client_addr), 'local') AS client, "
+            "to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') AS since "
             "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
             "(SELECT oid FROM pg_database WHERE datname = current_database()) "
@@ -233,21 +236,22 @@ class MigrationDatabase(object):
             raise
         return duration_ms
 
-    def flush(self):
+    def flush(self, quietly=False):
         """Wait until every commit of this session is on disk.
 
         A synchronous commit waits for the WAL up to its own record, which
         covers every earlier commit; txid_current() gives the transaction an
         id so that it writes a commit record at all.
         """
-        self._execute('BEGIN')
         try:
+            self._execute('BEGIN')
             self._execute('SET LOCAL synchronous_commit = on')
             self._execute('SELECT txid_current()')
             self._execute('COMMIT')
-        except BaseException:
+        except DATABASE_ERRORS:
             self._rollback()
-            raise
+            if not quietly:  # quietly: another error is already being reported
+                raise
 
     def _apply_outside_transaction(self, step):
         # golang-migrate's protocol: mark dirty, run, mark clean. A failure in

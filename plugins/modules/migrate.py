@@ -26,7 +26,7 @@ description:
   - Everything about the files (names, duplicate versions, empty files, missing down files,
     versions added out of order) is checked before the database is changed.
 author:
-  - TMI operations engineers
+  - TMI operations engineers (@tmi)
 options:
   path:
     description:
@@ -73,6 +73,12 @@ options:
         start-up or the migrate CLI) before failing with the holder named.
     type: float
     default: 60
+  _migrations:
+    description:
+      - Internal, set by the action plugin; do not set it. The migration files read on the
+        controller, as a list of C(filename) and C(content).
+    type: list
+    elements: dict
 extends_documentation_fragment:
   - community.postgresql.postgres
   - tmi.postgresql.connection
@@ -159,7 +165,7 @@ applied:
   elements: dict
   sample: [{"version": 6, "name": "update_schema", "direction": "up", "duration_ms": 12}]
 plan:
-  description: Steps the run planned, in order (the same as O(applied) without durations unless it failed).
+  description: Steps the run planned, in order (the same as RV(applied) without durations unless it failed).
   returned: always
   type: list
   elements: dict
@@ -280,9 +286,11 @@ def migrate(module, db, migrations, result):
             duration_ms = db.apply(step)
             result['applied'].append(dict(step.summary(), duration_ms=duration_ms))
             result['version_after'] = step.version_after
-    finally:
+    except BaseException:
         if result['applied']:
-            db.flush()
+            db.flush(quietly=True)
+        raise
+    db.flush()
 
 
 def main():
