@@ -13,7 +13,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
-from collection_path import REPO, collections_dir  # noqa: E402
+from collection_path import collections_dir  # noqa: E402
 
 
 def ansible_env(workdir, extra=None):

@@ -285,7 +285,7 @@ def test_two_runs_at_once_apply_each_migration_once(pg_server, pg_db, work):
         '000003_more.up.sql': 'INSERT INTO counter VALUES (3);\n',
     })
     task = [{'name': 'migrate', MODULE: dict(pg_server.conn_params(pg_db), path=folder)}]
-    procs = [start_playbook(task, work) for _ in range(2)]
+    procs = [start_playbook(task, work), start_playbook(task, work)]
     results = [task_results(p)[0] for p in procs]
     assert all(not r.get('failed') for r in results), results
     assert sorted(len(r['applied']) for r in results) == [0, 3]
