@@ -1,0 +1,86 @@
+# Build and test plumbing of the tmi.postgresql collection.
+# `make help` lists the targets. Every target that needs Python runs `setup`
+# first, so a fresh Debian 12 machine needs nothing but this checkout.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+VENV_BIN := $(VENV)/bin
+# The venv's tools come first for every recipe, and for the ansible-playbook
+# runs that the test suites start.
+export PATH := $(CURDIR)/$(VENV_BIN):$(PATH)
+# A copy of the requirements.txt last installed: pip runs again only when
+# requirements.txt differs from it.
+REQUIREMENTS_STAMP := $(VENV)/.requirements-installed.txt
+# ansible.cfg's collections_path points at this folder; the link in it makes
+# the checkout importable as tmi.postgresql.
+COLLECTIONS_DIR := $(VENV)/collections
+COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/tmi/postgresql
+
+# Debian packages the tests need: the PostgreSQL 15 server the test suites
+# start (and Debian's cluster tools), git (ansible-test lists files with it),
+# shellcheck (ansible-test sanity skips shell scripts without it) and venv.
+DEBIAN_PACKAGES := postgresql-15 postgresql-client-15 postgresql-common \
+	git make shellcheck python3-venv
+
+PYTEST := $(VENV_BIN)/pytest -p no:cacheprovider
+# Extra pytest arguments, e.g. `make integration PYTEST_ARGS='-n auto -k lock'`.
+PYTEST_ARGS ?=
+
+# The suites `make test` runs after setup, in this order.
+# MOLECULE: append `molecule` here once the `make molecule` target exists.
+TEST_SUITES := lint sanity changelog-lint unit integration
+
+INVENTORY ?= inventory/local.yml
+PLAYBOOK ?= site.yml
+
+.PHONY: help setup system-packages venv collection-link \
+	test lint sanity changelog-lint unit integration site clean
+
+help: ## Show this list of targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: system-packages venv collection-link ## Install Debian packages, .venv and the collection link (idempotent).
+
+system-packages: ## Install the missing Debian packages the tests need.
+	@scripts/ensure-debian-packages.sh $(DEBIAN_PACKAGES)
+
+venv: ## Create .venv and install requirements.txt when it changed.
+	@test -x $(VENV_BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if ! cmp -s requirements.txt $(REQUIREMENTS_STAMP); then \
+		$(VENV_BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt; \
+		cp requirements.txt $(REQUIREMENTS_STAMP); \
+	fi
+
+collection-link: ## Link the checkout as tmi.postgresql under .venv/collections.
+	@mkdir -p $(dir $(COLLECTION_LINK))
+	@ln -sfn "$(CURDIR)" $(COLLECTION_LINK)
+
+test: setup $(TEST_SUITES) ## Run every test suite.
+	@echo "make test: all suites passed: $(TEST_SUITES)"
+
+lint: setup ## ansible-lint, profile production.
+	$(VENV_BIN)/ansible-lint --profile production
+
+sanity: setup ## ansible-test sanity, offline, on a copy laid out as ansible_collections/tmi/postgresql.
+	VENV="$(CURDIR)/$(VENV)" scripts/sanity.sh
+
+changelog-lint: setup ## Check the changelog fragments.
+	$(VENV_BIN)/antsibull-changelog lint
+
+# pytest exits 5 when it collects no test: not a failure while a suite is empty.
+unit: setup ## Unit tests (tests/unit).
+	$(PYTEST) $(PYTEST_ARGS) tests/unit || test $$? -eq 5
+
+integration: setup ## Integration tests against a throwaway PostgreSQL (tests/integration).
+	$(PYTEST) $(PYTEST_ARGS) tests/integration || test $$? -eq 5
+
+site: setup ## Provision this machine: site.yml against the local inventory.
+	$(VENV_BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)
+
+clean: ## Remove build output (the sanity tree and test output), not .venv.
+	rm -rf build tests/output
