@@ -17,6 +17,10 @@ export PATH := $(CURDIR)/$(VENV_BIN):$(PATH)
 REQUIREMENTS_STAMP := $(VENV)/.requirements-installed.txt
 # ansible.cfg's collections_path points at this folder; the link in it makes
 # the checkout importable as tmi.postgresql.
+# A target interpreter with psycopg 3 only: the integration tests run the
+# modules with it as well as with the main venv (psycopg2).
+PSYCOPG3_TARGET := $(VENV)/targets/psycopg3
+PSYCOPG3_STAMP := $(PSYCOPG3_TARGET)/.requirements-installed.txt
 COLLECTIONS_DIR := $(VENV)/collections
 COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/tmi/postgresql
 
@@ -37,14 +41,14 @@ TEST_SUITES := lint sanity changelog-lint unit integration
 INVENTORY ?= inventory/local.yml
 PLAYBOOK ?= site.yml
 
-.PHONY: help setup system-packages venv collection-link \
+.PHONY: help setup system-packages venv target-venvs collection-link \
 	test lint sanity changelog-lint unit integration site clean
 
 help: ## Show this list of targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
 		| awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
-setup: system-packages venv collection-link ## Install Debian packages, .venv and the collection link (idempotent).
+setup: system-packages venv target-venvs collection-link ## Install Debian packages, .venv and the collection link (idempotent).
 
 system-packages: ## Install the missing Debian packages the tests need.
 	@scripts/ensure-debian-packages.sh $(DEBIAN_PACKAGES)
@@ -54,6 +58,13 @@ venv: ## Create .venv and install requirements.txt when it changed.
 	@if ! cmp -s requirements.txt $(REQUIREMENTS_STAMP); then \
 		$(VENV_BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt; \
 		cp requirements.txt $(REQUIREMENTS_STAMP); \
+	fi
+
+target-venvs: venv ## Create the psycopg 3 target interpreter the integration tests use.
+	@test -x $(PSYCOPG3_TARGET)/bin/python || $(PYTHON) -m venv $(PSYCOPG3_TARGET)
+	@if ! cmp -s requirements-target-psycopg3.txt $(PSYCOPG3_STAMP); then \
+		$(PSYCOPG3_TARGET)/bin/python -m pip install --disable-pip-version-check -q -r requirements-target-psycopg3.txt; \
+		cp requirements-target-psycopg3.txt $(PSYCOPG3_STAMP); \
 	fi
 
 collection-link: ## Link the checkout as tmi.postgresql under .venv/collections.

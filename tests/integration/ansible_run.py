@@ -37,21 +37,24 @@ def ansible_env(workdir, extra=None):
     return env
 
 
-def playbook_for(tasks, vars=None):
+def playbook_for(tasks, python=None, vars=None):
     return [{
         'hosts': 'localhost',
         'connection': 'local',
         'gather_facts': False,
-        'vars': dict({'ansible_python_interpreter': sys.executable}, **(vars or {})),
+        'vars': dict({'ansible_python_interpreter': python or sys.executable}, **(vars or {})),
         'tasks': tasks,
     }]
 
 
-def start_playbook(tasks, workdir, check=False, diff=False, extra_env=None):
-    """Start ansible-playbook in the background; return the Popen."""
+def start_playbook(tasks, workdir, check=False, diff=False, extra_env=None, python=None):
+    """Start ansible-playbook in the background; return the Popen.
+
+    python: the interpreter the modules run with on the (local) target.
+    """
     path = os.path.join(workdir, 'play-%d.yml' % len(os.listdir(workdir)))
     with open(path, 'w') as f:
-        yaml.safe_dump(playbook_for(tasks), f)
+        yaml.safe_dump(playbook_for(tasks, python), f)
     argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', path]
     if check:
         argv.append('--check')
