@@ -1,0 +1,106 @@
+"""playbooks/check_db.yml through ansible-playbook against a real PostgreSQL."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import yaml
+
+from ansible_run import ansible_env
+from collection_path import REPO
+from schema_helpers import migrate_with_sql_files, run_sql
+
+PLAYBOOK = os.path.join(REPO, 'playbooks', 'check_db.yml')
+
+
+@pytest.fixture
+def migrated(pg_server, pg_db):
+    migrate_with_sql_files(pg_server, pg_db)
+    return pg_db
+
+
+def check_db(pg_server, db, workdir, **extra):
+    """Run the playbook; return (return code, JSON report of the plays, JSON file, Markdown file)."""
+    json_path = os.path.join(workdir, 'report.json')
+    md_path = os.path.join(workdir, 'report.md')
+    extra_vars = dict(
+        ansible_python_interpreter=sys.executable,
+        tmi_postgresql_hosts='localhost',
+        tmi_check_db_database=db,
+        tmi_check_db_port=pg_server.port,
+        tmi_check_db_socket_dir=pg_server.socketdir,
+        tmi_check_db_login_user='postgres',
+        tmi_check_db_become_user='',
+        tmi_check_db_json_path=json_path,
+        tmi_check_db_markdown_path=md_path,
+    )
+    extra_vars.update(extra)
+    vars_file = os.path.join(workdir, 'vars-%s.yml' % uuid.uuid4().hex[:6])
+    with open(vars_file, 'w') as f:
+        yaml.safe_dump(extra_vars, f)
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+         '-e', '@' + vars_file, PLAYBOOK],
+        cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, timeout=600, check=False)
+    try:
+        plays = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError('no JSON from ansible-playbook (rc %d)\n%s\n%s'
+                             % (proc.returncode, proc.stdout, proc.stderr))
+    return proc.returncode, plays, read_if_there(json_path, json.load), read_if_there(md_path, lambda f: f.read())
+
+
+def read_if_there(path, read):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return read(f)
+
+
+def printed_report(plays):
+    for task in plays['plays'][0]['tasks']:
+        if task['task']['name'] == 'Print the report.':
+            return task['hosts']['localhost']['msg']
+    raise AssertionError('the report was not printed')
+
+
+def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path):
+    run_sql(pg_server, migrated, "INSERT INTO users (email, name) VALUES ('a@example.org', 'A')")
+    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path))
+    assert rc == 0, printed_report(plays)
+    assert report['connection'] == 'ok' and report['valid'] is True
+    assert report['server_version'].startswith(str(pg_server.query('postgres', 'SHOW server_version')[0][0]))
+    assert report['migration'] == dict(expected_version=8, table_exists=True, version=8, dirty=False)
+    assert report['tables']['users']['rows'] == 1 and report['tables']['users']['size_bytes'] > 0
+    assert report['findings'] == []
+    lines = printed_report(plays)
+    assert '- Connection: ok' in lines
+    assert '- Migration version: 8 (definition: 8), dirty: no' in lines
+    assert any(line.startswith('| users | present | ok | ok | ok | 1 |') for line in lines)
+    assert 'None: every table, column, index and constraint matches the definition.' in lines
+    assert markdown.splitlines() == lines
+
+
+def test_drift_is_reported_then_fails_the_play(pg_server, migrated, tmp_path):
+    run_sql(pg_server, migrated, 'UPDATE schema_migrations SET dirty = true; DROP INDEX idx_threats_severity; '
+                                 'ALTER TABLE users ADD COLUMN nickname text')
+    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path))
+    assert rc != 0
+    assert report['valid'] is False
+    assert sorted((f['severity'], f['object']) for f in report['findings']) == [
+        ('error', 'dirty'), ('error', 'idx_threats_severity'), ('warning', 'nickname')]
+    assert '| threats | present | ok | error | ok | 0 |' in markdown
+    assert '| users | present | warning | ok | ok | 0 |' in markdown
+    assert 'dirty: YES' in markdown
+    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path), tmi_check_db_fail_on_error=False)
+    assert rc == 0 and report['valid'] is False
+
+
+def test_a_failed_connection_is_reported(pg_server, tmp_path):
+    rc, plays, report, markdown = check_db(pg_server, 'no_such_database', str(tmp_path))
+    assert rc != 0
+    assert report['connection'] == 'failed' and 'no_such_database' in report['error']
+    assert markdown.splitlines()[2].startswith('- Connection: FAILED: ')
