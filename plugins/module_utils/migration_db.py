@@ -188,25 +188,38 @@ class MigrationDatabase(object):
             state.applied_sha256 = dict((int(r[0]), r[1]) for r in rows if r[1])
         return state
 
-    def _set_version(self, version, dirty):
-        self._execute('DELETE FROM %s' % self.version_table)
+    def _version_sql(self, version, dirty):
+        """Statements and parameters that make `version` the one recorded row."""
+        statements = ['DELETE FROM %s' % self.version_table]
         if version > 0 or dirty:
-            self._execute('INSERT INTO %s (version, dirty) VALUES (%%s, %%s)' % self.version_table,
-                          (version if version > 0 else _NIL_VERSION, dirty))
+            statements.append('INSERT INTO %s (version, dirty) VALUES (%%s, %%s)' % self.version_table)
+            return statements, [version if version > 0 else _NIL_VERSION, dirty]
+        return statements, []
 
-    def _record(self, version, name, direction, sha256, duration_ms):
-        self._execute('INSERT INTO %s (version, name, direction, sha256, duration_ms) VALUES (%%s, %%s, %%s, %%s, %%s)'
-                      % self.history_table, (version, name, direction, sha256, duration_ms))
+    def _history_sql(self, direction, version, name, sha256, duration_ms):
+        return (['INSERT INTO %s (version, name, direction, sha256, duration_ms) VALUES (%%s, %%s, %%s, %%s, %%s)'
+                 % self.history_table], [version, name, direction, sha256, duration_ms])
+
+    def _execute_together(self, *parts):
+        """Send several (statements, params) parts as one query string: one round trip.
+
+        psycopg binds the parameters on the client (community.postgresql
+        uses ClientCursor with psycopg 3), so the server gets one simple
+        query; callers wrap it in BEGIN ... COMMIT so that it is atomic.
+        """
+        statements, params = [], []
+        for part_statements, part_params in parts:
+            statements.extend(part_statements)
+            params.extend(part_params)
+        self._execute('; '.join(statements), params or None)
 
     # --- changes -------------------------------------------------------------
 
     def force(self, version, name):
         """Record `version` as applied and clean, running nothing (golang-migrate force)."""
-        self._execute('BEGIN')
         try:
-            self._set_version(version, False)
-            self._record(version, name, 'force', None, 0)
-            self._execute('COMMIT')
+            self._execute_together((['BEGIN'], []), self._version_sql(version, False),
+                                   self._history_sql('force', version, name, None, 0), (['COMMIT'], []))
         except BaseException:
             self._rollback()
             raise
@@ -223,14 +236,17 @@ class MigrationDatabase(object):
         if step.file.no_transaction:
             return self._apply_outside_transaction(step)
         started = time.monotonic()
-        self._execute('BEGIN')
         try:
-            self._execute('SET LOCAL synchronous_commit = off')
+            self._execute('BEGIN; SET LOCAL synchronous_commit = off')
             self._run_statements(step.file, in_transaction=True)
             duration_ms = int((time.monotonic() - started) * 1000)
-            self._set_version(step.version_after, False)
-            self._record(step.migration.version, step.migration.name, step.direction, step.file.sha256, duration_ms)
-            self._execute('COMMIT')
+            try:
+                self._execute_together(self._version_sql(step.version_after, False),
+                                       self._step_history_sql(step, duration_ms), (['COMMIT'], []))
+            except DATABASE_ERRORS as e:  # deferred constraints are checked here, at COMMIT
+                raise MigrationError('%s while committing. The migration was rolled back: nothing of it was '
+                                     'applied and the version is unchanged' % describe_database_error(e),
+                                     step.file.filename)
         except BaseException:
             self._rollback()
             raise
@@ -244,10 +260,7 @@ class MigrationDatabase(object):
         id so that it writes a commit record at all.
         """
         try:
-            self._execute('BEGIN')
-            self._execute('SET LOCAL synchronous_commit = on')
-            self._execute('SELECT txid_current()')
-            self._execute('COMMIT')
+            self._execute('BEGIN; SET LOCAL synchronous_commit = on; SELECT txid_current(); COMMIT')
         except DATABASE_ERRORS:
             self._rollback()
             if not quietly:  # quietly: another error is already being reported
@@ -256,19 +269,21 @@ class MigrationDatabase(object):
     def _apply_outside_transaction(self, step):
         # golang-migrate's protocol: mark dirty, run, mark clean. A failure in
         # between leaves the database dirty on purpose: part of the file ran.
-        self._set_version(step.version_after, True)
+        self._execute_together((['BEGIN'], []), self._version_sql(step.version_after, True), (['COMMIT'], []))
         started = time.monotonic()
         self._run_statements(step.file, in_transaction=False)
         duration_ms = int((time.monotonic() - started) * 1000)
-        self._execute('BEGIN')
         try:
-            self._set_version(step.version_after, False)
-            self._record(step.migration.version, step.migration.name, step.direction, step.file.sha256, duration_ms)
-            self._execute('COMMIT')
+            self._execute_together((['BEGIN'], []), self._version_sql(step.version_after, False),
+                                   self._step_history_sql(step, duration_ms), (['COMMIT'], []))
         except BaseException:
             self._rollback()
             raise
         return duration_ms
+
+    def _step_history_sql(self, step, duration_ms):
+        return self._history_sql(step.direction, step.migration.version, step.migration.name,
+                                 step.file.sha256, duration_ms)
 
     def _run_statements(self, migration_file, in_transaction):
         for statement in migration_file.statements:

@@ -179,6 +179,20 @@ def test_failing_migration_rolls_back_and_names_the_line(pg_server, pg_db, migra
     assert pg_server.query(pg_db, 'SELECT count(*) FROM base') == [(0,)]
 
 
+def test_a_deferred_constraint_failing_at_commit_names_the_file(pg_server, pg_db, migrate, work):
+    folder = write_migrations(os.path.join(work, 'm'), {
+        '000001_deferred.up.sql': (
+            'CREATE TABLE parent (id int PRIMARY KEY);\n'
+            'CREATE TABLE child (parent_id int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);\n'
+            'INSERT INTO child VALUES (42);\n'),
+    })
+    result = migrate(path=folder)
+    assert result.get('failed') and result['msg'].startswith('000001_deferred.up.sql: ')
+    assert 'while committing' in result['msg'] and 'violates foreign key constraint' in result['msg']
+    assert state(pg_server, pg_db) == ([], []) and tables(pg_server, pg_db) == [
+        'schema_migrations', 'schema_migrations_history']
+
+
 def test_bad_files_are_refused_before_the_database_is_touched(pg_server, pg_db, migrate, work):
     cases = {
         'misnamed': {'000001_a.up.sql': 'SELECT 1;', '2_b.sql': 'SELECT 1;'},
