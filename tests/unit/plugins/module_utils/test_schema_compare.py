@@ -13,7 +13,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.schema_catalog impo
     MigrationState,
     TableState,
 )
-from ansible_collections.tmi.postgresql.plugins.module_utils.schema_compare import compare, summarize, table_report
+from ansible_collections.tmi.postgresql.plugins.module_utils.schema_compare import compare, same_rule, summarize, table_report
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import load_definition
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
@@ -145,3 +145,20 @@ def test_table_report_gives_verdicts(definition):
     summary = summarize(definition, catalog, findings)
     assert summary['tables_missing'] == ['diagrams'] and summary['tables_extra'] == ['audit']
     assert (summary['errors'], summary['warnings'], summary['valid']) == (2, 2, False)
+
+
+@pytest.mark.parametrize('expected, actual, same', [
+    # What migration 8 leaves, and what pg_dump/pg_restore turns it into.
+    ("CHECK (((provider)::text = ANY ((ARRAY['google'::character varying, 'github'::character varying])::text[])))",
+     "CHECK (((provider)::text = ANY (ARRAY[('google'::character varying)::text, ('github'::character varying)::text])))",
+     True),
+    ("CHECK (((provider)::text = ANY ((ARRAY['google'::character varying, 'github'::character varying])::text[])))",
+     "CHECK (((provider)::text = ANY (ARRAY[('google'::character varying)::text, ('gitlab'::character varying)::text])))",
+     False),
+    ('CHECK ((expires_at > created_at))', 'CHECK ((expires_at >= created_at))', False),
+    ('CHECK ((expires_at > created_at))', 'CHECK ((created_at > expires_at))', False),
+    ('is_primary', None, False),
+    (None, None, True),
+])
+def test_same_rule_ignores_only_casts_and_parentheses(expected, actual, same):
+    assert same_rule(expected, actual) is same
