@@ -1,0 +1,267 @@
+"""playbooks/dr_restore.yml through ansible-playbook against a real PostgreSQL."""
+
+import json
+import os
+import shutil
+import uuid
+
+import pytest
+import yaml
+
+from backup_helpers import (
+    REPO,
+    TMI_TABLES,
+    copy_as,
+    databases_like,
+    failed_task,
+    load_tmi,
+    make_backup_dir,
+    make_open_dir,
+    row_counts,
+    run_playbook,
+    run_script,
+    task_result,
+)
+
+PLAYBOOK = os.path.join(REPO, 'playbooks', 'dr_restore.yml')
+DEFINITION = os.path.join(REPO, 'files', 'schema', 'tmi.yml')
+
+
+@pytest.fixture
+def open_dir():
+    path = make_open_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def roles(pg_server):
+    """A NOLOGIN owner and a login application role of this test only, as the provisioning roles make them."""
+    tag = uuid.uuid4().hex[:8]
+    owner, app = 'tmi_owner_' + tag, 'tmi_app_' + tag
+    pg_server.query('postgres', 'CREATE ROLE "%s" NOLOGIN; CREATE ROLE "%s" LOGIN' % (owner, app))
+    yield owner, app
+    pg_server.query('postgres', 'DROP ROLE "%s"; DROP ROLE "%s"' % (app, owner))
+
+
+@pytest.fixture
+def live(pg_server, roles):
+    """TMI's database owned by the owner role, with tmi_app's grants and default privileges; dropped with
+    every database the restores made from its name."""
+    owner, app = roles
+    name = 'tmi_' + uuid.uuid4().hex[:8]
+    pg_server.query('postgres', 'CREATE DATABASE "%s" OWNER "%s"' % (name, owner))
+    pg_server.query(name, 'REVOKE CONNECT, TEMPORARY ON DATABASE "{db}" FROM PUBLIC; '
+                          'GRANT CONNECT ON DATABASE "{db}" TO "{app}"; '
+                          'REVOKE CREATE ON SCHEMA public FROM PUBLIC; '
+                          'GRANT USAGE ON SCHEMA public TO "{app}"; '
+                          'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA public '
+                          'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{app}"'
+                    .format(db=name, app=app, owner=owner))
+    load_tmi(pg_server, name, owner=owner)
+    yield name
+    for db in databases_like(pg_server, name):
+        pg_server.drop_database(db)
+
+
+@pytest.fixture
+def backup_dir(open_dir):
+    return make_backup_dir(open_dir)
+
+
+@pytest.fixture
+def backup(pg_server, live, backup_dir):
+    rc, result, err = run_script(pg_server, live, backup_dir)
+    assert rc == 0, err
+    return result['file']
+
+
+def dr_restore(pg_server, live, roles, backup_dir, workdir, **extra):
+    report_path = os.path.join(workdir, 'dr-%s.json' % uuid.uuid4().hex[:6])
+    extra_vars = dict(dr_restore_database=live, dr_restore_owner=roles[0], dr_restore_app_user=roles[1],
+                      dr_restore_backup_dir=backup_dir,
+                      dr_restore_port=pg_server.port, dr_restore_socket_dir=pg_server.socketdir,
+                      dr_restore_bindir=pg_server.bindir, dr_restore_login_user='postgres',
+                      dr_restore_become_user='', dr_restore_report_path=report_path)
+    extra_vars.update(extra)
+    rc, report = run_playbook(PLAYBOOK, workdir, extra_vars)
+    result = json.load(open(report_path)) if os.path.exists(report_path) else None
+    return rc, report, result
+
+
+def as_app(pg_server, db, app, sql):
+    conn = pg_server.connect(db, user=app)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize('keep', ['all_but_the_end', 'header'])
+def test_a_damaged_backup_stops_the_play_before_any_database_is_made(pg_server, live, roles, backup, backup_dir,
+                                                                     tmp_path, keep):
+    size = os.path.getsize(backup)
+    # A newer file than the good one, cut in its data section or in its table of contents.
+    damaged = copy_as(backup_dir, backup, 'tmi_29990101_000000.dump', size=size - 40 if keep == 'all_but_the_end' else 100)
+    before = databases_like(pg_server, '')
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path))
+    assert rc != 0 and result is None
+    name, failure = failed_task(report)
+    expected = {'all_but_the_end': 'Read every byte of the backup (a truncated data section fails here).',
+                'header': 'Read the table of contents of the backup.'}[keep]
+    assert name == expected
+    assert damaged in failure['cmd']
+    assert databases_like(pg_server, '') == before
+
+
+def test_restore_into_a_new_database_validates_and_row_counts_match(pg_server, live, roles, backup, backup_dir,
+                                                                    tmp_path):
+    counts = row_counts(pg_server, live)
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
+                                    dr_restore_definition=DEFINITION)
+    assert rc == 0, failed_task(report)
+    target = result['restored_database']
+    assert target.startswith(live + '_restore_')
+    assert databases_like(pg_server, live) == sorted([live, target])
+    assert result['file'] == backup and result['valid'] is True and result['errors'] == 0
+    assert result['warnings'] == 0
+    assert result['migration_version'] == 8
+    assert result['row_counts_match'] is True
+    assert result['row_counts'] == {t: {'restored': counts[t], 'live': counts[t]} for t in TMI_TABLES}
+    assert row_counts(pg_server, target) == counts
+    assert result['swap_requested'] is False and result['swapped'] is False
+    # Ownership as the dump recorded it: the NOLOGIN owner, not the superuser that restored.
+    assert pg_server.query(target, "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'") == [
+        (roles[0],)]
+    summary = task_result(report, 'Print the summary.')['msg']
+    assert summary[0].endswith(': OK')
+    assert '- Restored into: %s' % target in summary
+    assert '  - users: %d / %d' % (counts['users'], counts['users']) in summary
+    assert any(line.startswith('- Swap: not requested') for line in summary)
+    assert any(line.startswith('- Duration: verify ') and line.endswith(' s') for line in summary)
+
+
+def test_a_named_backup_is_restored_and_differences_are_reported(pg_server, live, roles, backup, backup_dir,
+                                                                 tmp_path):
+    copy_as(backup_dir, backup, 'tmi_29990101_000000.dump', size=100)  # the newest is damaged: not used
+    pg_server.query(live, "INSERT INTO users (email, name) VALUES ('late@example.org', 'Late')")
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
+                                    dr_restore_file=os.path.basename(backup),
+                                    dr_restore_definition=DEFINITION)
+    assert rc == 0, failed_task(report)
+    assert result['file'] == backup
+    assert result['row_counts_match'] is False
+    users = result['row_counts']['users']
+    assert users['live'] == users['restored'] + 1
+    summary = task_result(report, 'Print the summary.')['msg']
+    assert '  - users: %d / %d (-1)' % (users['restored'], users['live']) in summary
+
+
+def test_swap_renames_keeps_the_old_database_and_the_app_still_works(pg_server, live, roles, backup, backup_dir,
+                                                                     tmp_path):
+    owner, app = roles
+    backed_up = row_counts(pg_server, live)
+    pg_server.query(live, "INSERT INTO users (email, name) VALUES ('late@example.org', 'Late')")
+    live_oid = pg_server.query('postgres', 'SELECT oid FROM pg_database WHERE datname = %s', (live,))[0][0]
+    app_session = pg_server.connect(live, user=app)  # TMI still connected: the swap ends its session
+
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), dr_restore_swap=True,
+                                    dr_restore_definition=DEFINITION)
+    assert rc == 0, failed_task(report)
+    assert app_session.closed or _session_is_gone(app_session)
+    assert result['swapped'] is True
+    old = result['old_database']
+    assert old.startswith(live + '_old_')
+    assert databases_like(pg_server, live) == sorted([live, old])
+    # The live database was renamed, not copied or dropped; the restored one took its name.
+    assert pg_server.query('postgres', 'SELECT oid FROM pg_database WHERE datname = %s', (old,))[0][0] == live_oid
+    assert row_counts(pg_server, live) == backed_up
+    assert row_counts(pg_server, old)['users'] == backed_up['users'] + 1
+
+    # tmi_app reads and writes the swapped-in database, and tables the owner makes later.
+    assert as_app(pg_server, live, app, 'SELECT count(*) FROM users') == [(backed_up['users'],)]
+    as_app(pg_server, live, app, "INSERT INTO users (email, name) VALUES ('new@example.org', 'New'); "
+                                 "UPDATE users SET name = 'Renamed' WHERE email = 'new@example.org'; "
+                                 "DELETE FROM refresh_tokens WHERE user_id IN (SELECT id FROM users LIMIT 1)")
+    pg_server.query(live, 'SET ROLE "%s"; CREATE TABLE audit_note (note text)' % owner)
+    as_app(pg_server, live, app, "INSERT INTO audit_note VALUES ('after the swap')")
+    # PUBLIC still has no CONNECT on the swapped-in database.
+    acl = pg_server.query('postgres', 'SELECT datacl::text FROM pg_database WHERE datname = %s', (live,))[0][0]
+    entries = acl.strip('{}').split(',')
+    assert not [entry for entry in entries if entry.startswith('=')]
+    assert '%s=c/%s' % (app, owner) in entries
+    summary = task_result(report, 'Print the summary.')['msg']
+    assert '- Swap: DONE: %s -> %s (kept), %s -> %s' % (live, old, result['restored_database'], live) in summary
+
+
+def test_an_invalid_restore_is_reported_and_never_swapped_in(pg_server, live, roles, backup, backup_dir, tmp_path):
+    with open(DEFINITION) as f:
+        data = yaml.safe_load(f)
+    data['tables']['audit_log'] = {'columns': [{'name': 'id', 'type': 'bigint', 'nullable': False}]}
+    demanding = os.path.join(str(tmp_path), 'tmi-plus-audit-log.yml')
+    with open(demanding, 'w') as f:
+        yaml.safe_dump(data, f)
+    live_oid = pg_server.query('postgres', 'SELECT oid FROM pg_database WHERE datname = %s', (live,))[0][0]
+
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), dr_restore_swap=True,
+                                    dr_restore_definition=demanding)
+    assert rc != 0
+    assert failed_task(report)[0] == 'Fail when the restored database did not validate.'
+    assert result['valid'] is False and result['swapped'] is False and result['errors'] >= 1
+    assert pg_server.query('postgres', 'SELECT oid FROM pg_database WHERE datname = %s', (live,))[0][0] == live_oid
+    assert databases_like(pg_server, live) == sorted([live, result['restored_database']])
+    summary = task_result(report, 'Print the summary.')['msg']
+    assert summary[0].endswith(': FAILED VALIDATION')
+    assert '- Swap: NOT DONE (validation failed); %s is unchanged' % live in summary
+
+
+def test_a_restore_validates_against_the_shipped_definition(pg_server, live, roles, backup, backup_dir, tmp_path):
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path))
+    assert result['errors'] == 0 and rc == 0
+
+
+def test_a_lost_database_is_restored_under_its_name(pg_server, live, roles, backup, backup_dir, tmp_path):
+    owner, app = roles
+    backed_up = row_counts(pg_server, live)
+    pg_server.drop_database(live)
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), dr_restore_swap=True,
+                                    dr_restore_definition=DEFINITION)
+    assert rc == 0, failed_task(report)
+    assert result['live_database_existed'] is False and result['swapped'] is True
+    assert result['old_database'] is None
+    assert databases_like(pg_server, live) == [live]
+    assert row_counts(pg_server, live) == backed_up
+    assert all(c['live'] is None for c in result['row_counts'].values())
+    acl = pg_server.query('postgres', 'SELECT datacl::text FROM pg_database WHERE datname = %s', (live,))[0][0]
+    assert sorted(acl.strip('{}').split(',')) == sorted(['%s=CTc/%s' % (owner, owner), '%s=c/%s' % (app, owner)])
+    assert as_app(pg_server, live, app, 'SELECT count(*) FROM threats') == [(backed_up['threats'],)]
+    summary = task_result(report, 'Print the summary.')['msg']
+    assert '- Row counts, restored / live (no live database %s):' % live in summary
+    assert '- Swap: DONE: %s -> %s' % (result['restored_database'], live) in summary
+
+
+def _session_is_gone(conn):
+    try:
+        with conn.cursor() as cur:
+            cur.execute('SELECT 1')
+        return False
+    except Exception:  # the server ended it: any driver error says so
+        return True
+    finally:
+        conn.close()
+
+
+def test_check_mode_verifies_the_file_and_touches_nothing(pg_server, live, roles, backup, backup_dir, tmp_path):
+    before = databases_like(pg_server, '')
+    report_path = os.path.join(str(tmp_path), 'check.json')
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(
+        dr_restore_database=live, dr_restore_owner=roles[0], dr_restore_backup_dir=backup_dir,
+        dr_restore_port=pg_server.port, dr_restore_socket_dir=pg_server.socketdir, dr_restore_bindir=pg_server.bindir,
+        dr_restore_login_user='postgres', dr_restore_become_user='', dr_restore_report_path=report_path,
+        dr_restore_swap=True), check=True)
+    assert rc == 0, failed_task(report)
+    assert task_result(report, 'Read every byte of the backup (a truncated data section fails here).')['rc'] == 0
+    assert databases_like(pg_server, '') == before
+    assert not os.path.exists(report_path)
