@@ -26,23 +26,25 @@ COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/tmi/postgresql
 
 # Debian packages the tests need: the PostgreSQL 15 server the test suites
 # start (and Debian's cluster tools), git (ansible-test lists files with it),
-# shellcheck (ansible-test sanity skips shell scripts without it) and venv.
+# shellcheck (ansible-test sanity skips shell scripts without it), venv,
+# cron (its crontab command, for the backup role's test), pgbackrest and
+# python3-psycopg2 (tests/integration/test_dr_pitr.py: pgBackRest, and modules
+# run as postgres with the system Python, which can read no venv under /root).
 DEBIAN_PACKAGES := postgresql-15 postgresql-client-15 postgresql-common \
-	git make shellcheck python3-venv
+	git make shellcheck python3-venv cron pgbackrest python3-psycopg2
 
 PYTEST := $(VENV_BIN)/pytest -p no:cacheprovider
 # Extra pytest arguments, e.g. `make integration PYTEST_ARGS='-n auto -k lock'`.
 PYTEST_ARGS ?=
 
 # The suites `make test` runs after setup, in this order.
-# MOLECULE: append `molecule` here once the `make molecule` target exists.
-TEST_SUITES := lint sanity changelog-lint unit integration
+TEST_SUITES := lint sanity changelog-lint unit integration molecule
 
 INVENTORY ?= inventory/local.yml
 PLAYBOOK ?= site.yml
 
 .PHONY: help setup system-packages venv target-venvs collection-link \
-	test lint sanity changelog-lint unit integration site clean
+	test lint sanity changelog-lint unit integration molecule site clean
 
 help: ## Show this list of targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -89,6 +91,17 @@ unit: setup ## Unit tests (tests/unit).
 
 integration: setup ## Integration tests against a throwaway PostgreSQL (tests/integration).
 	$(PYTEST) $(PYTEST_ARGS) tests/integration || test $$? -eq 5
+
+# The Docker engine is installed and started when `docker info` fails, and the
+# Debian 12 images are built locally when missing (MOLECULE_IMAGE and
+# MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default (no init system,
+# pg_ctlcluster) and systemd; `make molecule MOLECULE_ARGS='-s default'` runs one.
+MOLECULE_ARGS ?= --all
+molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
+	@docker info >/dev/null 2>&1 || scripts/docker-engine.sh
+	@scripts/molecule-image.sh plain
+	@scripts/molecule-image.sh systemd
+	NO_COLOR=1 $(VENV_BIN)/molecule test $(MOLECULE_ARGS)
 
 site: setup ## Provision this machine: site.yml against the local inventory.
 	$(VENV_BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)

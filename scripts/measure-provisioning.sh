@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Time the site playbook: the first converge of a fresh Molecule container,
+# its idempotent second run, and the idempotent run on this machine (make
+# site's inventory), each RUNS times, with a baseline measured in the same
+# run (one ansible.builtin.ping through the same connection) so that results
+# from noisy machines compare as ratios. Prints one TSV line per run and the
+# medians. Run from the repository root after `make setup`; needs root, the
+# Docker engine and the image (scripts/docker-engine.sh, scripts/molecule-image.sh).
+set -euo pipefail
+
+RUNS=${RUNS:-3}
+export PATH="$PWD/.venv/bin:$PATH" NO_COLOR=1
+
+seconds_of() {
+    local start end
+    start=$(date +%s.%N)
+    "$@" >/dev/null 2>&1
+    end=$(date +%s.%N)
+    awk -v start="$start" -v end="$end" 'BEGIN {print end - start}'
+}
+
+molecule_inventory() {
+    local found=("$HOME"/.ansible/tmp/molecule.*.default/inventory)
+    echo "${found[0]}"
+}
+
+median() {
+    sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+echo "# $(nproc) cores, load average at start: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+printf 'run\tcontainer_ping\tconverge\tidempotent\tlocal_ping\tlocal_idempotent\n'
+for run in $(seq 1 "$RUNS"); do
+    molecule destroy -s default >/dev/null 2>&1
+    molecule create -s default >/dev/null 2>&1
+    inventory=$(molecule_inventory)
+    container_ping=$(seconds_of ansible all -i "$inventory" -m ansible.builtin.ping)
+    converge=$(seconds_of molecule converge -s default)
+    idempotent=$(seconds_of molecule idempotence -s default)
+    local_ping=$(seconds_of ansible localhost -i inventory/local.yml -m ansible.builtin.ping)
+    local_idempotent=$(seconds_of ansible-playbook -i inventory/local.yml site.yml)
+    printf '%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\n' "$run" "$container_ping" "$converge" "$idempotent" \
+        "$local_ping" "$local_idempotent" | tee -a "$results"
+done
+molecule destroy -s default >/dev/null 2>&1
+echo "# load average at end: $(cut -d ' ' -f 1-3 /proc/loadavg)"
+for column in 2 3 4 5 6; do
+    printf '%s ' "$(cut -f "$column" "$results" | median)"
+done | awk '{printf "median\t%s\t%s\t%s\t%s\t%s\n", $1, $2, $3, $4, $5;
+             printf "ratio\t1\t%.1f\t%.1f\t1\t%.1f\n", $2 / $1, $3 / $1, $5 / $4}'
