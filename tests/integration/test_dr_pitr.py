@@ -1,0 +1,165 @@
+"""WAL archiving with pgBackRest and playbooks/dr_pitr.yml against real throwaway clusters.
+
+Each test starts its own cluster with archive_mode on and the archive_command
+of roles/wal_archive, a pgBackRest repository in a temporary folder and the
+role's pgbackrest.conf template, writes rows while recording when each was
+committed, takes a full backup, kills the server (immediate shutdown: no
+checkpoint, no last archiving) and recovers it with the playbook.
+"""
+
+import datetime
+import glob
+import os
+import subprocess
+import time
+
+import pytest
+
+from pgserver import wait_for
+from pitr_helpers import damaged_dirs, recovered_ids, run_dr_pitr, start_archiving_cluster, write_for
+
+
+@pytest.fixture
+def make_cluster():
+    clusters = []
+
+    def make(archive_timeout):
+        clusters.append(start_archiving_cluster(archive_timeout))
+        return clusters[-1]
+
+    yield make
+    for cluster in clusters:
+        cluster.stop()
+
+
+def assert_promoted_and_aside(cluster, summary):
+    assert cluster.server.query('postgres', 'SELECT pg_is_in_recovery()')[0][0] is False
+    kept = damaged_dirs(cluster)
+    assert len(kept) == 1 and os.path.exists(os.path.join(kept[0], 'PG_VERSION'))
+    assert 'Damaged data directory kept at: %s' % kept[0] in summary
+    assert 'Validation of tmi: ' in ''.join(summary) and 'skipped' not in ''.join(summary)
+
+
+def test_archiving_reaches_the_repository(make_cluster):
+    cluster = make_cluster(archive_timeout=60)
+    cluster.pgbackrest('check')
+    # check returns once the segment is in the repository; the archiver
+    # counts it a moment later, when archive_command has returned.
+    wait_for(lambda: cluster.server.query('postgres', 'SELECT archived_count FROM pg_stat_archiver')[0][0] >= 1)
+    assert cluster.server.query('postgres', 'SELECT failed_count FROM pg_stat_archiver')[0][0] == 0
+    wal = cluster.server.query('postgres', 'SELECT last_archived_wal FROM pg_stat_archiver')[0][0]
+    archived = subprocess.run(['find', os.path.join(cluster.repo_base, 'repo', 'archive'), '-name', wal + '-*.zst'],
+                              check=True, capture_output=True, text=True).stdout
+    assert archived.strip(), 'segment %s is not in the repository' % wal
+
+
+def test_a_gap_in_the_archive_is_reported(make_cluster, tmp_path):
+    cluster = make_cluster(archive_timeout=1)
+    cluster.pgbackrest('--type=full', 'backup')
+    write_for(cluster, 6)
+    cluster.kill()
+    segments = sorted(glob.glob(os.path.join(cluster.repo_base, 'repo', 'archive', 'tmi', '*', '*', '0*.zst')))
+    newer_than_backup = [s for s in segments if os.path.basename(s)[:24] > cluster.backups()[0]['archive']['stop']]
+    assert len(newer_than_backup) >= 3, 'archive_timeout 1 s archived too few segments to make a gap'
+    os.unlink(newer_than_backup[1])
+
+    tasks = run_dr_pitr(cluster, str(tmp_path))
+
+    summary = tasks['Print the summary for the incident log.']['msg']
+    archive_line = [line for line in summary if line.startswith('Archive: ')][0]
+    assert archive_line.endswith('(GAP: WAL after the gap is missing)')
+    assert 'newest segment %s' % os.path.basename(newer_than_backup[-1])[8:24] in archive_line
+    assert tasks['Warn when the recovery ended before the newest archived WAL.']['msg'].startswith('WARNING: the recovery ended')
+
+
+# 60 s (the default): killed 30 s after the backup's last segment switch, the
+# loss is about those 30 s (the bound is 60 s; bench/pitr_rto.py samples more
+# kill times). 5 s: several segments are archived by the timeout alone.
+@pytest.mark.parametrize('archive_timeout,write_seconds', [(60, 30), (5, 10)])
+def test_recovery_to_the_end_of_the_archived_wal(make_cluster, tmp_path, archive_timeout, write_seconds, record_property):
+    cluster = make_cluster(archive_timeout)
+    cluster.pgbackrest('--type=full', 'backup')
+    rows = write_for(cluster, write_seconds)
+    killed_at = time.time()
+    cluster.kill()
+    archived_end = cluster.archived_lsn_end()
+
+    tasks = run_dr_pitr(cluster, str(tmp_path))
+
+    present = recovered_ids(cluster)
+    committed = [r[0] for r in rows]
+    assert present == committed[:len(present)], 'the recovered rows are not a prefix of the committed ones'
+    must_be_there = [r[0] for r in rows if r[3] <= archived_end]
+    assert set(must_be_there) <= set(present), 'rows whose WAL was archived are missing'
+    if archive_timeout < write_seconds:
+        assert must_be_there, 'archive_timeout archived none of the rows: the check above proved nothing'
+    last_recovered_commit = max([r[2] for r in rows if r[0] in set(present)] or [rows[0][1]])
+    rpo = killed_at - last_recovered_commit
+    record_property('rpo_seconds', round(rpo, 1))
+    print('archive_timeout=%ds: RPO %.1f s (%d of %d rows lost)' % (archive_timeout, rpo, len(rows) - len(present), len(rows)))
+    summary = tasks['Print the summary for the incident log.']['msg']
+    assert 'Target: default end of the archived WAL' in summary
+    assert 'Last WAL of the old server archived before the stop: no: the server was down' in summary
+    assert 'GAP' not in ''.join(summary)
+    assert 'Backup set: %s' % cluster.backups()[0]['label'] in ''.join(summary)
+    assert_promoted_and_aside(cluster, summary)
+    if archive_timeout < 60:
+        assert_archive_timeout_applies_on_the_new_timeline(cluster)
+
+
+def assert_archive_timeout_applies_on_the_new_timeline(cluster):
+    # Without the playbook's CHECKPOINT after the promotion the checkpointer
+    # sleeps up to checkpoint_timeout (5 min) before it applies archive_timeout.
+    cluster.server.query('probe', "INSERT INTO probe (note) VALUES ('after the recovery')")
+    timeline = cluster.server.query('postgres', 'SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)')[0][0]
+
+    def segment_of_new_timeline_archived():
+        wal = cluster.server.query('postgres', 'SELECT last_archived_wal FROM pg_stat_archiver')[0][0] or ''
+        return len(wal) == 24 and wal.startswith(timeline)
+    wait_for(segment_of_new_timeline_archived, timeout=60, interval=0.5)
+
+
+def test_recovery_to_an_earlier_time_of_a_running_server(make_cluster, tmp_path):
+    cluster = make_cluster(archive_timeout=60)
+    cluster.pgbackrest('--type=full', 'backup')
+    rows = write_for(cluster, 6)
+    # A target in the pause between two commits: every row is either before it or after it.
+    middle = len(rows) // 2
+    target = (rows[middle][2] + rows[middle + 1][1]) / 2
+    target_text = datetime.datetime.fromtimestamp(target, datetime.timezone.utc).isoformat(sep=' ')
+    # The server still runs and its WAL since the backup is not archived yet
+    # (archive_timeout 60 s): the playbook switches and archives it before the stop.
+
+    tasks = run_dr_pitr(cluster, str(tmp_path), dr_pitr_target_time=target_text)
+
+    present = recovered_ids(cluster)
+    assert present == [r[0] for r in rows if r[2] < target]
+    assert not [r[0] for r in rows if r[1] > target and r[0] in set(present)]
+    summary = tasks['Print the summary for the incident log.']['msg']
+    assert 'Target: time %s' % target_text in summary
+    assert any(line.startswith('Last WAL of the old server archived before the stop: yes') for line in summary)
+    reached = cluster.server.query('postgres', 'SELECT extract(epoch FROM pg_last_xact_replay_timestamp())')[0][0]
+    assert rows[middle][1] <= float(reached) <= target
+    assert_promoted_and_aside(cluster, summary)
+
+
+def test_recovery_to_an_lsn_and_refusal_without_a_backup_before_it(make_cluster, tmp_path):
+    cluster = make_cluster(archive_timeout=60)
+    cluster.pgbackrest('--type=full', 'backup')
+    rows = write_for(cluster, 4)
+
+    with pytest.raises(AssertionError, match='No backup of stanza tmi ended before 0/1000000; nothing was touched'):
+        run_dr_pitr(cluster, str(tmp_path), dr_pitr_target_lsn='0/1000000')
+    assert cluster.server.query('probe', 'SELECT count(*) FROM probe')[0][0] == len(rows)
+    assert damaged_dirs(cluster) == []
+
+    # The insert position right after a commit: that row is before the target, the next one's commit after it.
+    middle = len(rows) // 2
+    lsn = rows[middle][3]
+    target = '%X/%X' % (lsn >> 32, lsn & 0xFFFFFFFF)
+    tasks = run_dr_pitr(cluster, str(tmp_path), dr_pitr_target_lsn=target)
+
+    assert recovered_ids(cluster) == [r[0] for r in rows[:middle + 1]]
+    summary = tasks['Print the summary for the incident log.']['msg']
+    assert 'Target: lsn %s' % target in summary
+    assert_promoted_and_aside(cluster, summary)
