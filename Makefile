@@ -36,6 +36,9 @@ DEBIAN_PACKAGES := postgresql-15 postgresql-client-15 postgresql-common \
 PYTEST := $(VENV_BIN)/pytest -p no:cacheprovider
 # Extra pytest arguments, e.g. `make integration PYTEST_ARGS='-n auto -k lock'`.
 PYTEST_ARGS ?=
+# The integration tests spend much of their time waiting (ansible-playbook
+# start-up, WAL archiving): two workers halve the wall time on 2 cores.
+INTEGRATION_WORKERS ?= 2
 
 # The suites `make test` runs after setup, in this order.
 TEST_SUITES := lint sanity changelog-lint unit integration molecule
@@ -90,7 +93,7 @@ unit: setup ## Unit tests (tests/unit).
 	$(PYTEST) $(PYTEST_ARGS) tests/unit || test $$? -eq 5
 
 integration: setup ## Integration tests against a throwaway PostgreSQL (tests/integration).
-	$(PYTEST) $(PYTEST_ARGS) tests/integration || test $$? -eq 5
+	$(PYTEST) -n $(INTEGRATION_WORKERS) $(PYTEST_ARGS) tests/integration || test $$? -eq 5
 
 # The Docker engine is installed and started when `docker info` fails, and the
 # Debian 12 images are built locally when missing (MOLECULE_IMAGE and
