@@ -8,29 +8,22 @@ __metaclass__ = type
 import os
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
+from ansible_collections.tmi.postgresql.plugins.plugin_utils.controller_files import (
+    COLLECTION_ROOT,
+    ControllerInputAction,
+)
 
-DEFAULT_PATH = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..', 'files', 'migrations'))
 
+class ActionModule(ControllerInputAction):
 
-class ActionModule(ActionBase):
+    MODULE = 'tmi.postgresql.migrate'
+    PATH_OPTION = 'path'
+    INTERNAL_OPTION = '_migrations'
+    DEFAULT_PATH = os.path.join(COLLECTION_ROOT, 'files', 'migrations')
+    RESULT_PATH = 'migrations_path'
+    WHAT = 'migration directory'
 
-    TRANSFERS_FILES = False
-
-    def _resolve_path(self, path):
-        if not path:
-            return DEFAULT_PATH
-        path = os.path.expanduser(path)
-        if os.path.isabs(path):
-            return path
-        try:
-            return self._find_needle('files', path)
-        except AnsibleError:
-            raise AnsibleError('migration directory %r not found in the role or playbook files folders' % path)
-
-    @staticmethod
-    def _read_files(path):
+    def read(self, path):
         if not os.path.isdir(path):
             raise AnsibleError('migration directory %s does not exist or is not a directory' % path)
         files = []
@@ -47,24 +40,4 @@ class ActionModule(ActionBase):
             except UnicodeDecodeError as e:
                 raise AnsibleError('%s: not valid UTF-8 (byte %d)' % (full, e.start))
             files.append(dict(filename=filename, content=content))
-        return files
-
-    def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp  # tmp no longer has any effect
-        args = dict(self._task.args)
-        try:
-            path = self._resolve_path(args.get('path'))
-            args['_migrations'] = self._read_files(path)
-        except AnsibleError as e:
-            result.update(failed=True, msg=to_text(e))
-            return result
-        args['path'] = path
-        result.update(self._execute_module(module_name='tmi.postgresql.migrate', module_args=args,
-                                           task_vars=task_vars))
-        # The file contents are not worth echoing back in the task result.
-        module_args = result.get('invocation', {}).get('module_args', {})
-        if '_migrations' in module_args:
-            module_args['_migrations'] = '%d files read from %s' % (len(args['_migrations']), path)
-        result['migrations_path'] = path
-        return result
+        return files, '%d files read from %s' % (len(files), path)
