@@ -11,6 +11,7 @@ import yaml
 
 from ansible_run import ansible_env
 from collection_path import REPO
+from pgserver import PgServer, wait_for
 from schema_helpers import migrate_with_sql_files, run_sql
 
 PLAYBOOK = os.path.join(REPO, 'playbooks', 'check_db.yml')
@@ -20,6 +21,14 @@ PLAYBOOK = os.path.join(REPO, 'playbooks', 'check_db.yml')
 def migrated(pg_server, pg_db):
     migrate_with_sql_files(pg_server, pg_db)
     return pg_db
+
+
+@pytest.fixture(scope='module')
+def failing_archiver():
+    """A server of its own whose archive_command always fails."""
+    server = PgServer(settings={'archive_mode': 'on', 'archive_command': "'/bin/false'"}).start()
+    yield server
+    server.stop()
 
 
 def check_db(pg_server, db, workdir, **extra):
@@ -60,11 +69,23 @@ def read_if_there(path, read):
         return read(f)
 
 
-def printed_report(plays):
+def task_result(plays, name):
     for task in plays['plays'][0]['tasks']:
-        if task['task']['name'] == 'Print the report.':
-            return task['hosts']['localhost']['msg']
-    raise AssertionError('the report was not printed')
+        if task['task']['name'] == name:
+            return task['hosts']['localhost']
+    raise AssertionError('no result of the task %r' % name)
+
+
+def printed_report(plays):
+    return task_result(plays, 'Print the report.')['msg']
+
+
+def archive_warning(plays):
+    return task_result(plays, 'Warn when WAL archiving fails.')
+
+
+def archiver_failures(server):
+    return server.query('postgres', 'SELECT failed_count FROM pg_stat_archiver')[0][0]
 
 
 def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path):
@@ -81,6 +102,9 @@ def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path):
     assert '- Migration version: 8 (definition: 8), dirty: no' in lines
     assert any(line.startswith('| users | present | ok | ok | ok | 1 |') for line in lines)
     assert 'None: every table, column, index and constraint matches the definition.' in lines
+    assert report['archiving']['archive_mode'] == 'off' and report['archiving']['failing'] is False
+    assert lines[lines.index('## Archiving') + 2] == 'Archiving off (archive_mode = off).'
+    assert archive_warning(plays).get('skipped') is True
     assert markdown.splitlines() == lines
 
 
@@ -104,3 +128,39 @@ def test_a_failed_connection_is_reported(pg_server, tmp_path):
     assert rc != 0
     assert report['connection'] == 'failed' and 'no_such_database' in report['error']
     assert markdown.splitlines()[2].startswith('- Connection: FAILED: ')
+
+
+def test_archiving_failures_are_reported_and_warned(failing_archiver, tmp_path):
+    db = failing_archiver.create_database()
+    migrate_with_sql_files(failing_archiver, db)
+    run_sql(failing_archiver, db, "INSERT INTO users (email, name) SELECT 'u' || i || '@example.org', 'U' "
+                                  "FROM generate_series(1, 500) AS i")
+    failing_archiver.query('postgres', 'SELECT pg_switch_wal()')
+    wait_for(lambda: archiver_failures(failing_archiver) > 0)
+    rc, plays, report, markdown = check_db(failing_archiver, db, str(tmp_path))
+    assert rc == 0, printed_report(plays)
+    archiving = report['archiving']
+    assert archiving['archive_mode'] == 'on' and archiving['failing'] is True
+    assert archiving['failed_count'] > 0 and archiving['last_failed_wal'] and archiving['last_failed_time']
+    assert archiving['archived_count'] == 0 and archiving['last_archived_wal'] is None
+    warning = archive_warning(plays)
+    assert warning['failed'] is True and warning['msg'].startswith('WAL archiving fails (archive_mode on):')
+    assert 'last archived: never' in warning['msg']
+    assert plays['stats']['localhost']['ignored'] == 1
+    lines = markdown.splitlines()
+    assert '- archive_mode: on' in lines and '- Archived: 0 segments, none yet' in lines
+    assert any(line.startswith('- Failed: %d attempts, the last of %s at '
+                               % (archiving['failed_count'], archiving['last_failed_wal'])) for line in lines)
+    assert any(line.startswith('- Status: **FAILING**') for line in lines)
+    assert lines == printed_report(plays)
+
+
+def test_archiving_failures_fail_the_play_when_told_to(failing_archiver, tmp_path):
+    db = failing_archiver.create_database()
+    migrate_with_sql_files(failing_archiver, db)
+    failing_archiver.query('postgres', 'SELECT pg_switch_wal()')
+    wait_for(lambda: archiver_failures(failing_archiver) > 0)
+    rc, plays, report, markdown = check_db(failing_archiver, db, str(tmp_path), tmi_check_db_fail_on_archive_errors=True)
+    assert rc != 0
+    assert report['archiving']['failing'] is True and report['valid'] is True
+    assert archive_warning(plays)['failed'] is True and plays['stats']['localhost']['ignored'] == 0
