@@ -1,0 +1,261 @@
+"""playbooks/rollback.yml and playbooks/upgrade.yml through ansible-playbook against a real PostgreSQL."""
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from backup_helpers import (
+    AS_ROOT,
+    REPO,
+    SCRIPT,
+    SYSTEM_PYTHON,
+    backups,
+    databases_like,
+    failed_task,
+    load_tmi,
+    make_backup_dir,
+    make_open_dir,
+    row_counts,
+    run_playbook,
+    task_result,
+)
+
+ROLLBACK = os.path.join(REPO, 'playbooks', 'rollback.yml')
+UPGRADE = os.path.join(REPO, 'playbooks', 'upgrade.yml')
+MIGRATIONS_DIR = os.path.join(REPO, 'files', 'migrations')
+
+
+@pytest.fixture
+def owner(pg_server):
+    name = 'tmi_owner_' + uuid.uuid4().hex[:8]
+    pg_server.query('postgres', 'CREATE ROLE "%s" NOLOGIN' % name)
+    yield name
+    pg_server.query('postgres', 'DROP ROLE "%s"' % name)
+
+
+@pytest.fixture
+def live(pg_server, owner):
+    """TMI's database at version 8, owned by the owner role, with a little data."""
+    name = 'tmi_' + uuid.uuid4().hex[:8]
+    pg_server.query('postgres', 'CREATE DATABASE "%s" OWNER "%s"' % (name, owner))
+    load_tmi(pg_server, name, owner=owner)
+    yield name
+    for db in databases_like(pg_server, name):
+        pg_server.drop_database(db)
+
+
+@pytest.fixture
+def open_dir():
+    path = make_open_dir()
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def backup_dir(open_dir):
+    return make_backup_dir(open_dir)
+
+
+def version(pg_server, db):
+    return pg_server.query(db, 'SELECT version, dirty FROM schema_migrations')
+
+
+def tables(pg_server, db):
+    return sorted(r[0] for r in pg_server.query(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+
+
+def connection_vars(pg_server, live, owner, prefix):
+    return {prefix + 'database': live, prefix + 'owner': owner, prefix + 'port': pg_server.port,
+            prefix + 'socket_dir': pg_server.socketdir, prefix + 'login_user': 'postgres',
+            prefix + 'become_user': ''}
+
+
+def rollback(pg_server, live, owner, workdir, **extra):
+    extra_vars = connection_vars(pg_server, live, owner, 'rollback_')
+    extra_vars.update(extra)
+    return run_playbook(ROLLBACK, workdir, extra_vars)
+
+
+def upgrade(pg_server, live, owner, backup_dir, workdir, **extra):
+    extra_vars = connection_vars(pg_server, live, owner, 'upgrade_')
+    # The backup step: the backup role's script from the checkout, run as postgres as cron does.
+    extra_vars.update(tmi_backup_script=SCRIPT, tmi_backup_config='', tmi_backup_become_user='postgres' if AS_ROOT else '',
+                      ansible_become_method='su', ansible_python_interpreter=SYSTEM_PYTHON, tmi_backup_database=live,
+                      tmi_backup_dir=backup_dir, tmi_backup_host=pg_server.socketdir, tmi_backup_port=pg_server.port,
+                      tmi_backup_bindir=pg_server.bindir)
+    extra_vars.update(extra)
+    return run_playbook(UPGRADE, workdir, extra_vars)
+
+
+def summary_of(report, name='Print the summary.'):
+    return task_result(report, name)['msg']
+
+
+def upgrade_summary(report):
+    return summary_of(report, 'Print the upgrade summary.')
+
+
+def last_failure(report):
+    """The task that failed the play (failed_task returns the first, here the one the rescue handled)."""
+    failures = [(task['task']['name'], task['hosts']['localhost']) for play in report['plays'] for task in play['tasks']
+                if task['hosts'].get('localhost', {}).get('failed')]
+    return failures[-1] if failures else (None, None)
+
+
+def test_rollback_without_confirmation_is_refused_and_changes_nothing(pg_server, live, owner, tmp_path):
+    before = (version(pg_server, live), tables(pg_server, live), row_counts(pg_server, live))
+    rc, report = rollback(pg_server, live, owner, str(tmp_path), rollback_target_version=5)
+    assert rc != 0
+    name, result = failed_task(report)
+    assert name == 'Refuse without rollback_confirm=true.'
+    assert 'rollback_confirm=true' in result['msg']
+    assert (version(pg_server, live), tables(pg_server, live), row_counts(pg_server, live)) == before
+
+
+def test_rollback_without_a_target_is_refused(pg_server, live, owner, tmp_path):
+    rc, report = rollback(pg_server, live, owner, str(tmp_path), rollback_confirm=True)
+    assert rc != 0
+    name, result = failed_task(report)
+    assert name == 'Check that rollback_target_version is a version number.'
+    assert 'rollback_target_version' in result['msg']
+    assert version(pg_server, live) == [(8, False)]
+
+
+def test_rollback_to_5_reports_8_to_5(pg_server, live, owner, tmp_path):
+    rc, report = rollback(pg_server, live, owner, str(tmp_path), rollback_target_version=5, rollback_confirm=True)
+    assert rc == 0, failed_task(report)
+    assert version(pg_server, live) == [(5, False)]
+    summary = summary_of(report)
+    assert summary[0].endswith(': OK')
+    assert '- Version: 8 -> 5' in summary
+    assert '- Down steps: 8, 7, 6' in summary
+    assert any(line.startswith('- Validation at version 5 (definition describes 8): ') for line in summary)
+
+
+def test_upgrade_from_5_to_latest_takes_a_backup_and_validates(pg_server, live, owner, backup_dir, tmp_path):
+    work = str(tmp_path)
+    rc, report = rollback(pg_server, live, owner, work, rollback_target_version=5, rollback_confirm=True)
+    assert rc == 0, failed_task(report)
+    rc, report = upgrade(pg_server, live, owner, backup_dir, work)
+    assert rc == 0, failed_task(report)
+    assert version(pg_server, live) == [(8, False)]
+    made = backups(backup_dir)
+    assert len(made) == 1
+    summary = upgrade_summary(report)
+    assert summary[0].endswith(': OK')
+    assert '- Version: 5 -> 8' in summary
+    assert '- Up steps: 6, 7, 8' in summary
+    assert '- Validation: 0 errors, 0 warnings' in summary
+    assert any(line.startswith('- Backup: %s ' % os.path.join(backup_dir, made[0])) for line in summary)
+
+
+def broken_migrations(folder):
+    """TMI's migrations plus a 000009 that fails half-way through its transaction."""
+    shutil.copytree(MIGRATIONS_DIR, folder)
+    with open(os.path.join(folder, '000009_broken.up.sql'), 'w') as f:
+        f.write('ALTER TABLE users ADD COLUMN nickname text;\nSELECT 1 / 0;\n')
+    with open(os.path.join(folder, '000009_broken.down.sql'), 'w') as f:
+        f.write('ALTER TABLE users DROP COLUMN nickname;\n')
+    return folder
+
+
+def unrollable_migrations(folder):
+    """TMI's migrations plus a 000009 that applies but has no down file and a 000010 that fails."""
+    broken_migrations(folder)
+    os.rename(os.path.join(folder, '000009_broken.up.sql'), os.path.join(folder, '000010_broken.up.sql'))
+    os.rename(os.path.join(folder, '000009_broken.down.sql'), os.path.join(folder, '000010_broken.down.sql'))
+    with open(os.path.join(folder, '000009_add_column.up.sql'), 'w') as f:
+        f.write('ALTER TABLE threats ADD COLUMN note text;\n')
+    return folder
+
+
+def test_a_failed_upgrade_rolls_back_to_the_version_before(pg_server, live, owner, backup_dir, tmp_path):
+    work = str(tmp_path)
+    rc, report = rollback(pg_server, live, owner, work, rollback_target_version=5, rollback_confirm=True)
+    assert rc == 0, failed_task(report)
+    counts = row_counts(pg_server, live)
+    schema = pg_server.schema_dump(live, exclude_tables=('schema_migrations_history',))
+    path = broken_migrations(os.path.join(work, 'migrations'))
+    rc, report = upgrade(pg_server, live, owner, backup_dir, work, upgrade_migrations_path=path)
+    assert rc != 0
+    name, result = last_failure(report)
+    assert name == 'Fail when the upgrade failed.'
+    assert 'rollback migrations' in result['msg']
+    assert version(pg_server, live) == [(5, False)]
+    assert pg_server.schema_dump(live, exclude_tables=('schema_migrations_history',)) == schema
+    assert row_counts(pg_server, live) == counts
+    assert len(backups(backup_dir)) == 1
+    summary = upgrade_summary(report)
+    assert summary[0].endswith(': FAILED')
+    assert any(line.startswith('- Failed at: Run the up migrations as the owner role.: ') for line in summary)
+    assert '- Version before the upgrade: 5; now: 5' in summary
+    assert '- Brought back by: rollback migrations (8, 7, 6)' in summary
+    assert '- Restore: not needed' in summary
+
+
+def test_a_failed_step_alone_needs_no_rollback(pg_server, live, owner, backup_dir, tmp_path):
+    work = str(tmp_path)
+    path = broken_migrations(os.path.join(work, 'migrations'))
+    rc, report = upgrade(pg_server, live, owner, backup_dir, work, upgrade_migrations_path=path)
+    assert rc != 0
+    assert version(pg_server, live) == [(8, False)]  # 000009 rolled its own transaction back
+    summary = upgrade_summary(report)
+    assert '- Version before the upgrade: 8; now: 8' in summary
+    assert '- Brought back by: nothing: the failing step rolled back its own transaction' in summary
+    assert '- Restore: not needed' in summary
+
+
+def test_a_failed_upgrade_without_down_files_points_to_the_backup(pg_server, live, owner, backup_dir, tmp_path):
+    work = str(tmp_path)
+    path = unrollable_migrations(os.path.join(work, 'migrations'))
+    rc, report = upgrade(pg_server, live, owner, backup_dir, work, upgrade_migrations_path=path)
+    assert rc != 0
+    assert version(pg_server, live) == [(9, False)]  # left as it is: only the backup can bring it back
+    made = backups(backup_dir)
+    assert len(made) == 1
+    summary = upgrade_summary(report)
+    assert '- Version before the upgrade: 8; now: 9' in summary
+    assert '- Brought back by: NONE: restore the backup with dr_restore (see below)' in summary
+    assert '- Rollback migrations not used: no down migration for version(s) 9' in summary
+    assert ('- Restore: ansible-playbook tmi.postgresql.dr_restore -e dr_restore_file=%s -e dr_restore_swap=true'
+            % os.path.join(backup_dir, made[0])) in summary
+
+
+@pytest.fixture
+def app_role(pg_server):
+    name = 'tmi_app_' + uuid.uuid4().hex[:8]
+    pg_server.query('postgres', 'CREATE ROLE "%s" LOGIN' % name)
+    yield name
+    pg_server.query('postgres', 'DROP ROLE "%s"' % name)
+
+
+def test_a_failed_upgrade_that_cannot_roll_back_restores_the_backup_when_asked(pg_server, live, owner, app_role,
+                                                                               backup_dir, tmp_path):
+    # dr_restore swaps in only a restore that validates, so the database starts at the definition's version 8;
+    # 000009 applies but has no down file, 000010 fails.
+    work = str(tmp_path)
+    counts = row_counts(pg_server, live)
+    path = unrollable_migrations(os.path.join(work, 'migrations'))
+    rc, report = upgrade(pg_server, live, owner, backup_dir, work, upgrade_migrations_path=path,
+                         upgrade_restore_on_failure=True, dr_restore_database=live, dr_restore_owner=owner,
+                         dr_restore_app_user=app_role, dr_restore_backup_dir=backup_dir, dr_restore_port=pg_server.port,
+                         dr_restore_socket_dir=pg_server.socketdir, dr_restore_bindir=pg_server.bindir,
+                         dr_restore_login_user='postgres', dr_restore_become_user='')
+    assert rc != 0
+    name, result = last_failure(report)
+    assert name == 'Fail when the upgrade failed.'
+    made = backups(backup_dir)
+    assert len(made) == 1
+    backup = os.path.join(backup_dir, made[0])
+    summary = upgrade_summary(report)
+    assert '- Version before the upgrade: 8; now: 9' in summary
+    assert '- Rollback migrations not used: no down migration for version(s) 9' in summary
+    assert '- Brought back by: backup: dr_restore of %s (runs next, with swap)' % backup in summary
+    # The restored backup is the live database again, at the version it had; the failed one is kept aside.
+    assert version(pg_server, live) == [(8, False)]
+    assert row_counts(pg_server, live) == counts
+    kept = [db for db in databases_like(pg_server, live) if db.startswith(live + '_old_')]
+    assert len(kept) == 1 and version(pg_server, kept[0]) == [(9, False)]
+    assert task_result(report, 'Report the restore.')['msg'].startswith('Brought back by: backup %s restored' % backup)
