@@ -22,8 +22,6 @@ from backup_helpers import (
     failed_task,
     listing,
     load_tmi,
-    make_backup_dir,
-    make_open_dir,
     partials,
     postgres_uid,
     restore_crontab,
@@ -43,18 +41,6 @@ ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'backup_role.yml')
 def tmi_db(pg_server, pg_db):
     load_tmi(pg_server, pg_db)
     return pg_db
-
-
-@pytest.fixture
-def open_dir():
-    path = make_open_dir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def backup_dir(open_dir):
-    return make_backup_dir(open_dir)
 
 
 def restore_into_new_database(pg_server, path):

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import uuid
 
 import pytest
@@ -15,8 +14,6 @@ from backup_helpers import (
     databases_like,
     failed_task,
     load_tmi,
-    make_backup_dir,
-    make_open_dir,
     row_counts,
     run_playbook,
     run_script,
@@ -25,13 +22,6 @@ from backup_helpers import (
 
 PLAYBOOK = os.path.join(REPO, 'playbooks', 'dr_restore.yml')
 DEFINITION = os.path.join(REPO, 'files', 'schema', 'tmi.yml')
-
-
-@pytest.fixture
-def open_dir():
-    path = make_open_dir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -62,11 +52,6 @@ def live(pg_server, roles):
     yield name
     for db in databases_like(pg_server, name):
         pg_server.drop_database(db)
-
-
-@pytest.fixture
-def backup_dir(open_dir):
-    return make_backup_dir(open_dir)
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from backup_helpers import (
     databases_like,
     failed_task,
     load_tmi,
-    make_backup_dir,
-    make_open_dir,
     row_counts,
     run_playbook,
     task_result,
@@ -44,18 +42,6 @@ def live(pg_server, owner):
     yield name
     for db in databases_like(pg_server, name):
         pg_server.drop_database(db)
-
-
-@pytest.fixture
-def open_dir():
-    path = make_open_dir()
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def backup_dir(open_dir):
-    return make_backup_dir(open_dir)
 
 
 def version(pg_server, db):
