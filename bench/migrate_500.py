@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.join(BENCH, '..', 'tests', 'integration'))
 
 from ansible_run import ansible_env, playbook_for  # noqa: E402
 from collection_path import REPO  # noqa: E402
+from docs_section import write_section  # noqa: E402
 from pgserver import SUPERUSER, PgServer, pg_bindir  # noqa: E402
 
 DOCS = os.path.join(REPO, 'docs', 'benchmarks.md')
@@ -322,24 +323,8 @@ def section_text(count, table_lines):
     return '\n'.join(intro + table_lines) + '\n'
 
 
-def replace_section(text, title, section):
-    """Replace the `## title` section (up to the next `## ` heading) or append it."""
-    pattern = re.compile(r'^%s\n.*?(?=^## |\Z)' % re.escape(title), re.M | re.S)
-    if pattern.search(text):
-        return pattern.sub(lambda m: section + '\n', text, count=1).rstrip('\n') + '\n'
-    if not text.strip():
-        text = '# Benchmarks\n'
-    return text.rstrip('\n') + '\n\n' + section
-
-
 def write_docs(count, table_lines):
-    os.makedirs(os.path.dirname(DOCS), exist_ok=True)
-    text = ''
-    if os.path.exists(DOCS):
-        with open(DOCS) as f:
-            text = f.read()
-    with open(DOCS, 'w') as f:
-        f.write(replace_section(text, section_title(count), section_text(count, table_lines)))
+    write_section(DOCS, section_title(count), section_text(count, table_lines))
 
 
 # --- main ----------------------------------------------------------------------------
