@@ -143,6 +143,28 @@ def test_recovery_to_an_earlier_time_of_a_running_server(make_cluster, tmp_path)
     assert_promoted_and_aside(cluster, summary)
 
 
+def test_a_backup_on_an_abandoned_timeline_is_skipped(make_cluster, tmp_path):
+    cluster = make_cluster(archive_timeout=60)
+    cluster.pgbackrest('--type=full', 'backup')
+    full = cluster.backups()[-1]['label']
+    rows = write_for(cluster, 4)
+    middle = len(rows) // 2
+    target = (rows[middle][2] + rows[middle + 1][1]) / 2
+    target_text = datetime.datetime.fromtimestamp(target, datetime.timezone.utc).isoformat(sep=' ')
+    # Newer than the target, on timeline 1: the recovery to the target forks
+    # timeline 2 off before it, so this backup cannot start a recovery along 2.
+    cluster.pgbackrest('--type=diff', 'backup')
+    run_dr_pitr(cluster, str(tmp_path), dr_pitr_target_time=target_text)
+    cluster.kill()
+
+    tasks = run_dr_pitr(cluster, str(tmp_path))
+
+    summary = tasks['Print the summary for the incident log.']['msg']
+    assert any(line.startswith('Backup set: %s (full,' % full) for line in summary), summary
+    assert cluster.server.query('postgres', 'SELECT pg_is_in_recovery()')[0][0] is False
+    assert recovered_ids(cluster) == [r[0] for r in rows if r[2] < target]
+
+
 def test_recovery_to_an_lsn_and_refusal_without_a_backup_before_it(make_cluster, tmp_path):
     cluster = make_cluster(archive_timeout=60)
     cluster.pgbackrest('--type=full', 'backup')
