@@ -268,3 +268,28 @@ def test_cluster_is_managed_by_the_host_s_service_manager(host):
         unit = host.service('postgresql@15-main')
         assert unit.is_running
         assert unit.is_enabled
+
+
+# -- backups and WAL archiving ---------------------------------------------------
+
+def test_logical_backup_is_scheduled_in_a_private_folder(host):
+    crontab = host.check_output('crontab -l -u postgres')
+    assert '#Ansible: tmi-postgresql logical backup' in crontab
+    assert '0 2 * * * /usr/local/sbin/tmi-pg-backup --config /etc/tmi-postgresql/backup.conf' in crontab
+    folder = host.file('/var/backups/tmi-postgresql')
+    assert (folder.user, folder.mode) == ('postgres', 0o700)
+
+
+def test_wal_is_archived_by_pgbackrest(superuser_sql):
+    rows = superuser_sql("SELECT current_setting('archive_mode'), current_setting('archive_timeout'), "
+                         "current_setting('archive_command') LIKE 'pgbackrest % archive-push %p', "
+                         "failed_count, archived_count > 0 FROM pg_stat_archiver")
+    assert rows == [['on', '1min', 't', '0', 't']]
+
+
+def test_stanza_is_healthy_with_a_full_backup(host):
+    info = json.loads(host.check_output('runuser -u postgres -- pgbackrest --stanza=tmi --output=json info'))[0]
+    assert info['status']['code'] == 0, info['status']
+    assert [backup['type'] for backup in info['backup']] == ['full']
+    cron = host.file('/etc/cron.d/tmi-pgbackrest-tmi').content_string
+    assert '--type=full backup' in cron and '--type=diff backup' in cron
