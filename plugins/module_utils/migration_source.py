@@ -21,7 +21,8 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.sql_split import (
 FILENAME_PATTERN = re.compile(r'^(?P<version>[0-9]+)_(?P<name>[A-Za-z0-9][A-Za-z0-9_-]*)\.(?P<direction>up|down)\.sql$')
 NO_TRANSACTION_MARK = '-- tmi:no-transaction'
 MAX_VERSION = 2 ** 63 - 1
-_TRANSACTION_CONTROL = frozenset(['begin', 'start', 'commit', 'end', 'rollback', 'abort', 'prepare'])
+_TRANSACTION_CONTROL = frozenset(['begin', 'start', 'commit', 'end', 'rollback', 'abort'])
+BOM = '\ufeff'
 
 
 class MigrationError(Exception):
@@ -47,9 +48,22 @@ class MigrationFile(object):
         self.filename = filename
         self.content = content
         self.sha256 = hashlib.sha256(content.encode('utf-8')).hexdigest()
-        first_line = content.lstrip('\ufeff').split('\n', 1)[0].strip()
-        self.no_transaction = first_line == NO_TRANSACTION_MARK
+        self._check_characters()
+        self.no_transaction = content.split('\n', 1)[0].strip() == NO_TRANSACTION_MARK
         self.statements = self._parse_statements()
+
+    def _check_characters(self):
+        # psql skips a leading BOM, but golang-migrate (TMI's start-up, the
+        # migrate CLI) sends the file as it is and the server fails on it,
+        # after marking the database dirty: the same file must work for both.
+        if self.content.startswith(BOM):
+            raise MigrationError(
+                'the file starts with a UTF-8 byte order mark (BOM): golang-migrate sends it to the server, '
+                'which fails on it. Save the file as UTF-8 without BOM', self.filename, 1)
+        nul = self.content.find('\x00')
+        if nul >= 0:
+            raise MigrationError('the file holds a NUL character, which no SQL statement can contain',
+                                 self.filename, self.content.count('\n', 0, nul) + 1)
 
     def _parse_statements(self):
         try:
@@ -73,7 +87,7 @@ class MigrationFile(object):
                 and statements[-1].first_word() in ('commit', 'end')):
             statements = statements[1:-1]
         for statement in statements:
-            if statement.first_word() in _TRANSACTION_CONTROL:
+            if is_transaction_control(statement):
                 raise MigrationError(
                     'transaction control statement %r: each migration already runs in one '
                     'transaction; remove it, or mark the file with "%s" on its first line'
@@ -82,6 +96,22 @@ class MigrationFile(object):
         if not statements:
             raise MigrationError('the file is empty: it holds no SQL statement', self.filename)
         return statements
+
+
+def is_transaction_control(statement):
+    """Whether a top-level statement begins or ends a transaction.
+
+    Savepoints (SAVEPOINT, RELEASE, ROLLBACK TO) stay inside the module's
+    transaction, and PREPARE name AS ... prepares a statement, not a transaction.
+    """
+    words = statement.words(4)
+    if not words:
+        return False
+    if words[0] == 'prepare':
+        return words[1:2] == ['transaction']
+    if words[0] == 'rollback':
+        return 'to' not in words[1:3]
+    return words[0] in _TRANSACTION_CONTROL
 
 
 class Migration(object):

@@ -85,3 +85,50 @@ def test_no_transaction_marker_on_the_first_line():
         '000001_a.down.sql': 'SELECT 1; -- tmi:no-transaction\n',
     })[0]
     assert m.up.no_transaction and not m.down.no_transaction
+
+
+ATOMIC = ('CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND;\n')
+
+
+@pytest.mark.parametrize('content, lines', [
+    ('-- the leading comment every migration has\n' + ATOMIC, [2]),
+    ('CREATE TABLE t (id int);\n' + ATOMIC + 'SELECT f();\n', [1, 2, 6]),
+    ('BEGIN;\n' + ATOMIC + 'COMMIT;\n', [2]),
+])
+def test_begin_atomic_bodies_are_not_transaction_control(content, lines):
+    m = load_migrations({'000001_a.up.sql': content})[0]
+    assert [s.line for s in m.up.statements] == lines
+
+
+def test_multi_action_rule_is_one_statement():
+    m = load_migrations({'000001_a.up.sql': 'CREATE RULE r AS ON INSERT TO t DO ALSO (\n'
+                                            '  INSERT INTO a VALUES (1);\n  UPDATE b SET n = n + 1\n);\n'})[0]
+    assert len(m.up.statements) == 1
+
+
+@pytest.mark.parametrize('statement', [
+    'PREPARE q AS SELECT 1', 'SAVEPOINT s', 'RELEASE SAVEPOINT s', 'ROLLBACK TO SAVEPOINT s', 'ROLLBACK WORK TO s',
+])
+def test_statements_that_keep_the_transaction_are_allowed(statement):
+    m = load_migrations({'000001_a.up.sql': 'SELECT 1;\n%s;\nSELECT 2;\n' % statement})[0]
+    assert [s.text for s in m.up.statements][1] == statement
+
+
+@pytest.mark.parametrize('statement', [
+    'ROLLBACK', 'ABORT', 'END', 'START TRANSACTION', 'PREPARE TRANSACTION \'x\'', 'COMMIT PREPARED \'x\'',
+])
+def test_statements_that_end_the_transaction_are_refused(statement):
+    error = refused({'000001_a.up.sql': 'SELECT 1;\n%s;\nSELECT 2;\n' % statement})
+    assert error.line == 2 and 'transaction control' in str(error)
+
+
+@pytest.mark.parametrize('first_line', ['-- tmi:no-transaction\n', 'SELECT 1;\n'])
+def test_byte_order_mark_is_refused_naming_the_file(first_line):
+    error = refused({'000001_a.up.sql': '\ufeff' + first_line + 'CREATE INDEX CONCURRENTLY i ON t (id);\n'})
+    assert (error.filename, error.line) == ('000001_a.up.sql', 1)
+    assert 'byte order mark' in str(error)
+
+
+def test_nul_character_is_refused_with_its_line():
+    error = refused({'000001_a.up.sql': 'SELECT 1;\nSELECT \'\x00\';\n'})
+    assert (error.filename, error.line) == ('000001_a.up.sql', 2) and 'NUL' in str(error)

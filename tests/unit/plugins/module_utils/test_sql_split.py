@@ -27,6 +27,32 @@ def test_splits_on_top_level_semicolons_and_keeps_lines():
      ['CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 2 END; END',
       'SELECT 3']),
     ('SELECT 1;;  ; -- only a comment\n', ['SELECT 1']),
+    # issue 9: a BEGIN ATOMIC body after a comment or after another statement
+    ('-- header\nCREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND;\nSELECT 2',
+     ['CREATE FUNCTION f() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 1;\nEND', 'SELECT 2']),
+    ('SELECT 1; create or replace procedure p() language sql begin atomic insert into t values (1); '
+     'update t set a = case when a > 1 then 2 end; end; SELECT 3',
+     ['SELECT 1', 'create or replace procedure p() language sql begin atomic insert into t values (1); '
+      'update t set a = case when a > 1 then 2 end; end', 'SELECT 3']),
+    ('/* c */ CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END; COMMIT',
+     ['CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END', 'COMMIT']),
+    # issue 9: a multi-action rule is one statement
+    ('CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); UPDATE b SET n = n + 1); SELECT 2',
+     ['CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); UPDATE b SET n = n + 1)', 'SELECT 2']),
+    # BEGIN/END count only in CREATE [OR REPLACE] FUNCTION|PROCEDURE, outside parentheses
+    ('BEGIN; SELECT 1; END; SELECT 2', ['BEGIN', 'SELECT 1', 'END', 'SELECT 2']),
+    ('CREATE TABLE begin_end (begin int); SELECT 2', ['CREATE TABLE begin_end (begin int)', 'SELECT 2']),
+    ('CREATE FUNCTION f(begin int) RETURNS int RETURN CASE WHEN begin > 0 THEN 1 END; SELECT 2',
+     ['CREATE FUNCTION f(begin int) RETURNS int RETURN CASE WHEN begin > 0 THEN 1 END', 'SELECT 2']),
+    # the other quote forms of psqlscan.l
+    ("SELECT U&'d\\0061t;' UESCAPE '!'; SELECT 2", ["SELECT U&'d\\0061t;' UESCAPE '!'", 'SELECT 2']),
+    ('SELECT 1 AS U&"a;b"; SELECT 2', ['SELECT 1 AS U&"a;b"', 'SELECT 2']),
+    ("SELECT B'01', X'1F', N'a;b'; SELECT 2", ["SELECT B'01', X'1F', N'a;b'", 'SELECT 2']),
+    ("SELECT e'\\\\'; SELECT 'a\\'; SELECT 2", ["SELECT e'\\\\'", "SELECT 'a\\'", 'SELECT 2']),
+    ('SELECT 1$$; SELECT $$ AS a; SELECT 2', ['SELECT 1$$; SELECT $$ AS a', 'SELECT 2']),
+    ('SELECT a$$b; SELECT $1; SELECT 2', ['SELECT a$$b', 'SELECT $1', 'SELECT 2']),
+    ('SELECT $é$;$é$; SELECT 2', ['SELECT $é$;$é$', 'SELECT 2']),
+    ('SELECT 1 -- a\r; SELECT 2', ['SELECT 1 -- a', 'SELECT 2']),
     ('SELECT 1', ['SELECT 1']),
 ])
 def test_quotes_comments_and_bodies_do_not_split(sql, expected):
@@ -42,6 +68,8 @@ def test_comment_only_script_has_no_statement():
     ('SELECT 1;\n\nSELECT "open', 3),
     ('/* open', 1),
     ('SELECT $$ open', 1),
+    ('SELECT 1;\nCREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1);\nSELECT 2;', 2),
+    ('SELECT 1;\n\nCREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;\nSELECT 2;', 3),
 ])
 def test_unterminated_tokens_name_their_line(sql, line):
     with pytest.raises(SqlSyntaxError) as e:
