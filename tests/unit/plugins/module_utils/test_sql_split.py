@@ -1,3 +1,7 @@
+import glob
+import os
+import re
+
 import pytest
 
 from ansible_collections.tmi.postgresql.plugins.module_utils.sql_split import SqlSyntaxError, split_statements
@@ -81,3 +85,68 @@ def test_line_of_position_counts_newlines_inside_the_statement():
     statement = split_statements('\n\nSELECT\n  1,\n  nope')[0]
     assert statement.line == 3
     assert statement.line_of_position(statement.text.index('nope') + 1) == 5
+
+
+# --- SQL written elsewhere, against PostgreSQL's own parser (pglast) --------
+
+# psql meta-commands (\echo ... \quit in extension scripts) are psql's, not SQL.
+_META_LINE = re.compile(r'^\s*\\.*$', re.M)
+# Placeholders CREATE EXTENSION substitutes before running a script.
+_EXTENSION_PLACEHOLDER = re.compile(r'@[a-z_]+(:[a-z_]+)?@')
+
+
+CORPUS = os.path.join(os.path.dirname(__file__), 'sql_corpus')
+
+
+def corpus_files():
+    """Extension scripts of the installed PostgreSQL, an excerpt of its
+    regression tests (sql_corpus/README.md), and all of them when
+    TMI_PG_REGRESS_SQL names a copy of src/test/regress/sql."""
+    files = sorted(glob.glob('/usr/share/postgresql/*/extension/*.sql')) + sorted(glob.glob(CORPUS + '/*.sql'))
+    regress = os.environ.get('TMI_PG_REGRESS_SQL')
+    if regress:
+        files += sorted(glob.glob(os.path.join(regress, '*.sql')))
+    return files
+
+
+def corpus_text(path):
+    with open(path, encoding='utf-8') as f:
+        return _EXTENSION_PLACEHOLDER.sub('public', _META_LINE.sub('', f.read()))
+
+
+def parser_split(sql):
+    """Statement texts as PostgreSQL's parser sees them, or None if it cannot parse the text."""
+    import pglast  # a test dependency (requirements.txt); the module never needs it
+    try:
+        return [sql[s] for s in pglast.split(sql, with_parser=True, only_slices=True)]
+    except pglast.parser.ParseError:
+        return None
+
+
+def test_corpus_splits_like_postgresqls_parser():
+    files = corpus_files()
+    assert len(files) >= 100, 'the PostgreSQL server package (make setup) installs the extension scripts'
+    compared, disagreements = 0, []
+    for path in files:
+        sql = corpus_text(path)
+        expected = parser_split(sql)
+        if expected is None:
+            continue
+        compared += 1
+        got = texts(sql)
+        if got != expected:
+            first = next(i for i, (a, b) in enumerate(zip(got + [None], expected + [None])) if a != b)
+            disagreements.append('%s statement %d: %r != %r' % (path, first + 1, (got + [None])[first],
+                                                                (expected + [None])[first]))
+    assert not disagreements, '\n'.join(disagreements)
+    # most files must parse, or this test compares nothing
+    assert compared >= 0.9 * len(files), '%d of %d files parsed' % (compared, len(files))
+
+
+def test_no_statement_of_the_corpus_holds_two():
+    """Where a whole file does not parse (newer syntax, psql variables), each
+    statement that does parse must be exactly one statement."""
+    for path in corpus_files():
+        for statement in split_statements(corpus_text(path)):
+            parsed = parser_split(statement.text)
+            assert parsed is None or len(parsed) == 1, '%s:%d' % (path, statement.line)
