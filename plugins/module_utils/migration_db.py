@@ -17,6 +17,10 @@ __metaclass__ = type
 import time
 import zlib
 
+from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan import (
+    check_history_rows,
+    check_version_rows,
+)
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source import (
     NO_TRANSACTION_MARK,
     MigrationError,
@@ -174,18 +178,12 @@ class MigrationDatabase(object):
         state = DatabaseState()
         if self._table_exists(self.version_table):
             rows = self._rows('SELECT version, dirty FROM %s' % self.version_table)
-            if len(rows) > 1:
-                raise MigrationError('%s holds %d rows; golang-migrate keeps exactly one. Fix it by hand or '
-                                     'use force_version' % (VERSION_TABLE, len(rows)))
-            if rows:
-                state.version = max(int(rows[0][0]), 0)
-                state.dirty = bool(rows[0][1])
+            state.version, state.dirty = check_version_rows(rows)
         if self._table_exists(self.history_table):
             rows = self._rows(
                 "SELECT version, (array_agg(sha256 ORDER BY id DESC) FILTER (WHERE direction = 'up'))[1] "
                 "FROM %s GROUP BY version" % self.history_table)
-            state.history_versions = set(int(r[0]) for r in rows)
-            state.applied_sha256 = dict((int(r[0]), r[1]) for r in rows if r[1])
+            state.history_versions, state.applied_sha256 = check_history_rows(rows)
         return state
 
     def _version_sql(self, version, dirty):

@@ -10,7 +10,19 @@ is unit-tested without a server.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source import MigrationError
+import math
+import re
+
+from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source import MAX_VERSION, MigrationError
+
+VERSION_TABLE = 'schema_migrations'
+HISTORY_TABLE = 'schema_migrations_history'
+# golang-migrate writes -1 with dirty=true while rolling back to "no version".
+NIL_VERSION = -1
+# A day: longer than any migration TMI ships; no value may make the wait endless.
+MAX_LOCK_TIMEOUT = 86400
+_TARGET = re.compile(r'^[0-9]+$')
+_SHA256 = re.compile(r'^[0-9a-f]{64}$')
 
 
 class Step(object):
@@ -56,6 +68,75 @@ def check_current_version(migrations, current):
             % (current, _describe_versions(migrations), newest))
 
 
+def _is_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_target(target):
+    """Return the target version, or None for 'latest'."""
+    if target is None or target == 'latest':
+        return None
+    if _is_integer(target) or (isinstance(target, str) and _TARGET.match(target)):
+        if 0 <= int(target) <= MAX_VERSION:
+            return int(target)
+    raise MigrationError('target must be "latest" or a version number from 0 to %d, not %r' % (MAX_VERSION, target))
+
+
+def check_options(params):
+    """Refuse numeric options out of range, naming the option."""
+    parse_target(params.get('target'))
+    steps = params.get('steps')
+    if steps is not None and (steps == 0 or abs(steps) > MAX_VERSION):
+        raise MigrationError('steps must be a number of versions from 1 to %d (negative to roll back), not %d'
+                             % (MAX_VERSION, steps))
+    force_version = params.get('force_version')
+    if force_version is not None and not 0 <= force_version <= MAX_VERSION:
+        raise MigrationError('force_version must be a version from 0 to %d, not %d' % (MAX_VERSION, force_version))
+    timeout = params.get('lock_timeout')
+    if timeout is not None and not (math.isfinite(timeout) and 0 < timeout <= MAX_LOCK_TIMEOUT):
+        raise MigrationError('lock_timeout must be a number of seconds above 0 and at most %d, not %s'
+                             % (MAX_LOCK_TIMEOUT, timeout))
+    port = params.get('login_port')
+    if port is not None and not 1 <= port <= 65535:
+        raise MigrationError('login_port must be a TCP port from 1 to 65535, not %d' % port)
+
+
+def check_version_rows(rows):
+    """Return (version, dirty) from the rows of schema_migrations; refuse what golang-migrate never writes."""
+    if len(rows) > 1:
+        raise MigrationError('%s holds %d rows; golang-migrate keeps exactly one. Fix it by hand or '
+                             'use force_version' % (VERSION_TABLE, len(rows)))
+    if not rows:
+        return 0, False
+    version, dirty = rows[0]
+    if not _is_integer(version) or not NIL_VERSION <= version <= MAX_VERSION:
+        raise MigrationError('%s holds version %r; a version is a whole number from 0 to %d (-1 while dirty). '
+                             'Fix the row by hand or use force_version' % (VERSION_TABLE, version, MAX_VERSION))
+    if not isinstance(dirty, bool):
+        raise MigrationError('%s holds dirty = %s; it must be true or false. Fix the row by hand or use '
+                             'force_version' % (VERSION_TABLE, 'NULL' if dirty is None else repr(dirty)))
+    if version == NIL_VERSION and not dirty:
+        raise MigrationError('%s holds version -1 without the dirty flag, which golang-migrate never writes. '
+                             'Fix the row by hand or use force_version' % VERSION_TABLE)
+    return max(version, 0), dirty
+
+
+def check_history_rows(rows):
+    """Return (versions, {version: sha256 of its newest up step}) from (version, sha256) rows of the history."""
+    versions, applied_sha256 = set(), {}
+    for version, sha256 in rows:
+        if not _is_integer(version) or not 0 <= version <= MAX_VERSION:
+            raise MigrationError('%s holds version %r; a version is a whole number from 0 to %d. Fix the row '
+                                 'by hand' % (HISTORY_TABLE, version, MAX_VERSION))
+        if sha256 is not None and not (isinstance(sha256, str) and _SHA256.match(sha256)):
+            raise MigrationError('%s holds sha256 %r for version %d; it must be 64 lower-case hex digits or '
+                                 'NULL. Fix the row by hand' % (HISTORY_TABLE, sha256, version))
+        versions.add(version)
+        if sha256:
+            applied_sha256[version] = sha256
+    return versions, applied_sha256
+
+
 def resolve_target(migrations, current, target=None, steps=None):
     """Return the version to move to, from `target` ('latest' or int) or `steps`."""
     if steps is not None:
@@ -73,12 +154,9 @@ def resolve_target(migrations, current, target=None, steps=None):
                                  % (steps, -steps, current, len(applied)))
         remaining = applied[:len(applied) + steps]
         return remaining[-1].version if remaining else 0
-    if target is None or target == 'latest':
+    version = parse_target(target)
+    if version is None:
         return migrations[-1].version if migrations else 0
-    try:
-        version = int(target)
-    except (TypeError, ValueError):
-        raise MigrationError('target must be "latest" or a version number, not %r' % (target,))
     if version != 0 and version not in _versions(migrations):
         raise MigrationError('target %d is not a migration version (%s); use 0 to roll back everything'
                              % (version, _describe_versions(migrations)))

@@ -71,6 +71,7 @@ options:
     description:
       - Seconds to wait for the migration lock held by another run (this module, TMI's
         start-up or the migrate CLI) before failing with the holder named.
+      - Above 0 and at most 86400 (a day).
     type: float
     default: 60
   _migrations:
@@ -199,6 +200,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_db import
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan import (
     check_applied_files,
+    check_options,
     check_out_of_order,
     pending_migrations,
     plan_steps,
@@ -247,13 +249,17 @@ def diff_of(steps, version_before, version_after):
 def force(module, db, migrations, result):
     version = module.params['force_version']
     names = dict((m.version, m.name) for m in migrations)
-    if version < 0 or (version != 0 and version not in names):
+    if version != 0 and version not in names:
         raise MigrationError('force_version %d is not a migration version (or 0)' % version)
-    state = db.read_state()
-    result.update(version_before=state.version, version_after=version, dirty=False,
-                  pending=pending_migrations(migrations, version))
-    if state.version == version and not state.dirty:
-        return
+    result.update(version_after=version, dirty=False, pending=pending_migrations(migrations, version))
+    try:
+        state = db.read_state()
+    except MigrationError as e:  # force_version is how a damaged schema_migrations row is repaired
+        module.warn('replacing what the database recorded: %s' % e)
+    else:
+        result['version_before'] = state.version
+        if state.version == version and not state.dirty:
+            return
     result['changed'] = True
     if not module.check_mode:
         db.ensure_tables()
@@ -308,6 +314,7 @@ def main():
 
     result = dict(changed=False, applied=[], plan=[], pending=[], version_before=0, version_after=0, dirty=False)
     try:
+        check_options(module.params)
         migrations = load_migrations(dict((f['filename'], f['content']) for f in module.params['_migrations']))
     except MigrationError as e:
         module.fail_json(msg=str(e), **result)
@@ -340,7 +347,7 @@ def fail(module, db, result, msg):
     if db is not None:
         try:
             result['dirty'] = db.read_state().dirty
-        except DATABASE_ERRORS:
+        except DATABASE_ERRORS + (MigrationError,):
             pass
     module.fail_json(msg=msg, **result)
 

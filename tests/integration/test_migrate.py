@@ -350,3 +350,68 @@ def test_wrong_password_fails_with_a_clear_message_and_no_secret(pg_server, pg_d
     result = run_tasks([{'name': 'migrate', MODULE: args, 'ignore_errors': True}], work)[0]
     assert result.get('failed') and 'unable to connect to database' in result['msg']
     assert 'not-the-password-XYZ' not in str(result)
+
+
+# --- issue 9: files psql runs are run statement for statement ---------------
+
+def test_routine_bodies_and_multi_action_rules_run_as_psql_runs_them(pg_server, pg_db, migrate, work):
+    folder = write_migrations(os.path.join(work, 'm'), {
+        '000001_atomic_after_comment.up.sql': (
+            '-- the header comment every migration has\n'
+            'CREATE FUNCTION answer() RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT 42;\nEND;\n'),
+        '000002_atomic_second.up.sql': (
+            'CREATE TABLE counts (n int NOT NULL);\n'
+            'CREATE PROCEDURE bump() LANGUAGE sql\nBEGIN ATOMIC\n  INSERT INTO counts VALUES (1);\n'
+            '  UPDATE counts SET n = CASE WHEN n > 0 THEN n + 1 ELSE 1 END;\nEND;\nCALL bump();\n'),
+        '000003_rule.up.sql': (
+            'CREATE TABLE log (n int);\n'
+            'CREATE RULE counted AS ON INSERT TO counts DO ALSO (\n'
+            '  INSERT INTO log VALUES (NEW.n);\n  INSERT INTO log VALUES (-NEW.n)\n);\n'
+            'INSERT INTO counts VALUES (7);\n'),
+    })
+    result = migrate(path=folder)
+    assert not result.get('failed'), result.get('msg')
+    assert result['version_after'] == 3 and result['dirty'] is False
+    assert pg_server.query(pg_db, 'SELECT answer()') == [(42,)]
+    assert pg_server.query(pg_db, 'SELECT n FROM counts ORDER BY n') == [(2,), (7,)]
+    assert pg_server.query(pg_db, 'SELECT n FROM log ORDER BY n') == [(-7,), (7,)]
+
+
+def test_byte_order_mark_is_refused_before_anything_runs(pg_server, pg_db, migrate, work):
+    folder = write_migrations(os.path.join(work, 'm'), {
+        '000001_a.up.sql': 'CREATE TABLE a (id int);\n',
+        '000002_idx.up.sql': '\ufeff-- tmi:no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);\n'})
+    result = migrate(path=folder)
+    assert result.get('failed') and result['msg'].startswith('000002_idx.up.sql:1:')
+    assert 'byte order mark' in result['msg']
+    assert result['changed'] is False and result['dirty'] is False
+    assert state(pg_server, pg_db) == (None, [])
+
+
+# --- issue 9: options and what is read back are range-checked ---------------
+
+def test_endless_lock_timeout_is_refused(pg_server, pg_db, migrate):
+    for value in ('nan', 'inf', '0'):
+        result = migrate(lock_timeout=value)
+        assert result.get('failed') and result['msg'].startswith('lock_timeout must be'), result['msg']
+    assert state(pg_server, pg_db) == (None, [])
+
+
+def test_damaged_version_row_is_refused_naming_the_table_and_force_repairs_it(pg_server, pg_db, migrate):
+    migrate(target='5')
+    damages = {
+        'INSERT INTO schema_migrations VALUES (6, false)': 'schema_migrations holds 2 rows',
+        'UPDATE schema_migrations SET version = -5': 'schema_migrations holds version -5',
+        'ALTER TABLE schema_migrations ALTER dirty DROP NOT NULL; UPDATE schema_migrations SET dirty = NULL':
+            'schema_migrations holds dirty = NULL',
+    }
+    for damage, words in damages.items():
+        pg_server.query(pg_db, damage)
+        rows = state(pg_server, pg_db)
+        result = migrate()
+        assert result.get('failed') and words in result['msg'], (damage, result.get('msg'))
+        assert result['changed'] is False and state(pg_server, pg_db) == rows
+        forced = migrate(force_version=5)
+        assert forced['changed'] is True and not forced.get('failed'), forced.get('msg')
+        assert state(pg_server, pg_db)[0] == [(5, False)]
+    assert migrate()['version_after'] == 8

@@ -3,7 +3,10 @@ import pytest
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_db import DatabaseState, advisory_lock_id
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan import (
     check_applied_files,
+    check_history_rows,
+    check_options,
     check_out_of_order,
+    check_version_rows,
     pending_migrations,
     plan_steps,
     resolve_target,
@@ -126,3 +129,65 @@ def test_pending():
 ])
 def test_advisory_lock_id_matches_golang_migrate(names, expected):
     assert advisory_lock_id(*names) == expected
+
+
+# --- issue 9: numeric options and values read back are range-checked -------
+
+OPTIONS = dict(target='latest', steps=None, force_version=None, lock_timeout=60.0, login_port=5432)
+
+
+@pytest.mark.parametrize('option, value', [
+    ('lock_timeout', float('nan')), ('lock_timeout', float('inf')), ('lock_timeout', 0.0), ('lock_timeout', -1.0),
+    ('lock_timeout', 86401.0), ('steps', 0), ('steps', 2 ** 63), ('steps', -2 ** 63), ('force_version', -1),
+    ('force_version', 2 ** 63), ('target', '-1'), ('target', ' 5'), ('target', '5_0'), ('target', '\u0665'),
+    ('target', str(2 ** 63)), ('login_port', 0), ('login_port', 65536),
+])
+def test_options_out_of_range_are_refused_naming_the_option(option, value):
+    with pytest.raises(MigrationError) as e:
+        check_options(dict(OPTIONS, **{option: value}))
+    assert str(e.value).startswith(option)
+
+
+@pytest.mark.parametrize('option, value', [
+    ('lock_timeout', 0.5), ('lock_timeout', 86400.0), ('steps', -3), ('steps', 2), ('force_version', 0),
+    ('target', '0'), ('target', '000008'), ('target', str(2 ** 63 - 1)),
+])
+def test_options_in_range_are_accepted(option, value):
+    check_options(dict(OPTIONS, **{option: value}))
+
+
+@pytest.mark.parametrize('rows, expected', [
+    ([], (0, False)), ([(5, False)], (5, False)), ([(5, True)], (5, True)), ([(-1, True)], (0, True)),
+])
+def test_version_rows(rows, expected):
+    assert check_version_rows(rows) == expected
+
+
+@pytest.mark.parametrize('rows, words', [
+    ([(1, False), (2, False)], 'holds 2 rows'),
+    ([(-2, True)], 'holds version -2'),
+    ([(-1, False)], 'version -1 without the dirty flag'),
+    ([(2 ** 63, False)], 'holds version 9223372036854775808'),
+    ([('5', False)], "holds version '5'"),
+    ([(5, None)], 'dirty = NULL'),
+])
+def test_damaged_version_rows_are_refused_naming_the_table(rows, words):
+    with pytest.raises(MigrationError) as e:
+        check_version_rows(rows)
+    assert str(e.value).startswith('schema_migrations ') and words in str(e.value)
+
+
+def test_history_rows():
+    sha = 'a' * 64
+    assert check_history_rows([(0, None), (3, sha)]) == ({0, 3}, {3: sha})
+
+
+@pytest.mark.parametrize('row, words', [
+    ((-1, None), 'holds version -1'),
+    ((None, None), 'holds version None'),
+    ((3, 'not-a-checksum'), "holds sha256 'not-a-checksum' for version 3"),
+])
+def test_damaged_history_rows_are_refused_naming_the_table(row, words):
+    with pytest.raises(MigrationError) as e:
+        check_history_rows([row])
+    assert str(e.value).startswith('schema_migrations_history ') and words in str(e.value)
