@@ -25,6 +25,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source im
     NO_TRANSACTION_MARK,
     MigrationError,
 )
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import fetch_rows, tuple_cursor
 
 try:
     from ansible_collections.community.postgresql.plugins.module_utils.postgres import psycopg
@@ -90,7 +91,7 @@ class MigrationDatabase(object):
 
     def __init__(self, conn):
         self.conn = conn
-        self.cursor = conn.cursor()
+        self.cursor = tuple_cursor(conn)
         schema, self.database = self._row('SELECT current_schema(), current_database()')
         if schema is None:
             raise MigrationError('no current schema: the search_path of user names no existing schema')
@@ -106,10 +107,7 @@ class MigrationDatabase(object):
         self.cursor.execute(sql, params)
 
     def _rows(self, sql, params=None):
-        # With psycopg 3, community.postgresql's connection returns dict rows:
-        # every selected column needs a distinct name.
-        self.cursor.execute(sql, params)
-        return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in self.cursor.fetchall()]
+        return fetch_rows(self.cursor, sql, params)
 
     def _row(self, sql, params=None):
         rows = self._rows(sql, params)

@@ -17,14 +17,18 @@ temporary table ("bucket") that carries all their CHECK rules under
 generated names. Index predicates are spelled as CHECK constraints too: both
 are stored as the same expression tree, and a constraint costs a tenth of an
 index; only indexes with expression columns get a temporary index. Defaults
-get temporary columns of their own, one per distinct (type, default). The work is a single statement
-batch plus four catalog queries, whatever the size of the definition. If
-PostgreSQL rejects the batch (an unknown type, a bad expression), each table
-is retried alone under a savepoint so that the error names the table.
+get temporary columns of their own, one per distinct (type, default). The work is one call of
+Session.run_statements (each statement on its own inside a function, where
+PostgreSQL refuses COMMIT and ROLLBACK) plus four catalog queries, whatever
+the size of the definition. If PostgreSQL rejects a statement (an unknown
+type, a bad expression), each table is retried alone under a savepoint so
+that the error names the table.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import re
 
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_catalog import (
     TEMP_SCHEMA,
@@ -41,6 +45,9 @@ _MAX_DEFAULT_COLUMNS = 1000
 # transaction or hot standby, no TEMPORARY privilege, resources, connection.
 _ENVIRONMENT_SQLSTATES = ('25006', '42501')
 _ENVIRONMENT_CLASSES = ('08', '40', '53', '57')
+
+
+_RUN_CONTEXT = re.compile(r'; context: PL/pgSQL function [\w.]+\(text\[\]\) line \d+ at EXECUTE$')
 
 
 class CanonicalizeError(Exception):
@@ -210,7 +217,7 @@ def canonicalize(session, definition, describe_error, errors):
     plans = [_Plan('_tmi_').add_tables(definition.tables)]
     session.run('SAVEPOINT tmi_canonical')
     try:
-        session.run(';\n'.join(plans[0].statements))
+        session.run_statements(plans[0].statements)
     except errors as e:
         if _about_the_session(e):
             raise CanonicalizeError(
@@ -237,10 +244,11 @@ def _retry_table_by_table(session, definition, describe_error, errors, canonical
         plan = _Plan('_tmi%d_' % number).add_tables([table])
         session.run('SAVEPOINT tmi_table')
         try:
-            session.run(';\n'.join(plan.statements))
+            session.run_statements(plan.statements)
         except errors as e:
             session.run('ROLLBACK TO SAVEPOINT tmi_table')
-            canonical.errors.append((table.name, describe_error(e)))
+            # The context line would only name the function that ran the statements.
+            canonical.errors.append((table.name, _RUN_CONTEXT.sub('', describe_error(e))))
             continue
         session.run('RELEASE SAVEPOINT tmi_table')
         plans.append(plan)

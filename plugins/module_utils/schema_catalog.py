@@ -13,7 +13,11 @@ schema_canonical builds from a definition, so both sides are spelled alike.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import FK_ACTION_CODES, quote_ident
+from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import (
+    FK_ACTION_CODES,
+    MAX_VERSION,
+    quote_ident,
+)
 
 CONSTRAINT_KINDS = {'p': 'primary key', 'u': 'unique', 'f': 'foreign key', 'c': 'check', 'x': 'exclusion'}
 
@@ -76,26 +80,6 @@ WHERE c.relnamespace = {ns} AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 """
 
 
-class Session(object):
-    """A connection and a count of the statements sent through it."""
-
-    def __init__(self, conn):
-        self.conn = conn
-        self.statements = 0
-
-    def rows(self, sql, params=None):
-        self.statements += 1
-        cur = self.conn.cursor()
-        try:
-            cur.execute(sql, params)
-            return cur.fetchall() if cur.description else []
-        finally:
-            cur.close()
-
-    def run(self, sql, params=None):
-        self.rows(sql, params)
-
-
 class ColumnState(object):
     def __init__(self, name, type, nullable, default):
         self.name = name
@@ -145,17 +129,18 @@ class TableState(object):
 
 
 class MigrationState(object):
-    def __init__(self, table_exists=False, rows=()):
+    def __init__(self, table_exists=False, rows=(), problem=None):
         self.table_exists = table_exists
         self.rows = list(rows)  # [(version, dirty)]
+        self.problem = problem  # what is wrong with a row golang-migrate could not have written
 
     @property
     def version(self):
-        return self.rows[0][0] if len(self.rows) == 1 else None
+        return self.rows[0][0] if len(self.rows) == 1 and not self.problem else None
 
     @property
     def dirty(self):
-        return bool(self.rows[0][1]) if len(self.rows) == 1 else None
+        return bool(self.rows[0][1]) if len(self.rows) == 1 and not self.problem else None
 
 
 class Catalog(object):
@@ -169,7 +154,8 @@ def read_tables(session, ns, params=None):
     """Tables, columns, constraints and indexes of one namespace: four queries."""
     tables = {}
     for name, estimate, size in session.rows(TABLES_SQL.format(ns=ns), params):
-        tables[name] = TableState(name, estimate, size)
+        # reltuples is -1 for a table that was never vacuumed or analyzed: no estimate.
+        tables[name] = TableState(name, estimate if estimate >= 0 else None, size)
     for table, name, col_type, notnull, default in session.rows(COLUMNS_SQL.format(ns=ns), params):
         tables[table].columns.append(ColumnState(name, col_type, not notnull, default))
     for row in session.rows(CONSTRAINTS_SQL.format(ns=ns), params):
@@ -189,7 +175,26 @@ def read_migration_state(session, schema, tables):
         return MigrationState(False)
     rows = session.rows('SELECT version, dirty FROM %s.schema_migrations ORDER BY version'
                         % quote_ident(schema))
-    return MigrationState(True, [(int(v), bool(d)) for v, d in rows])
+    for version, dirty in rows:
+        problem = migration_row_problem(version, dirty)
+        if problem:
+            return MigrationState(True, rows, '%s.schema_migrations: %s' % (schema, problem))
+    return MigrationState(True, rows)
+
+
+def migration_row_problem(version, dirty):
+    """What is wrong with a (version, dirty) row of schema_migrations, or None.
+
+    golang-migrate writes versions from 0 up, and -1 with dirty true while it
+    rolls back to no version at all.
+    """
+    if isinstance(version, bool) or not isinstance(version, int) or not -1 <= version <= MAX_VERSION:
+        return 'version %r is not a migration version (an integer from 0 to %d)' % (version, MAX_VERSION)
+    if not isinstance(dirty, bool):
+        return 'dirty is %r for version %d, not true or false' % (dirty, version)
+    if version == -1 and not dirty:
+        return 'version -1 (no version) is recorded as clean; golang-migrate writes it only with dirty true'
+    return None
 
 
 def count_rows(session, schema, tables):

@@ -104,6 +104,9 @@ def _compare_migration(out, definition, migration):
         out.add(ERROR, 'migration', 'schema_migrations', 'version',
                 'no schema_migrations table: the database records no migration version', expected, None)
         return
+    if migration.problem:
+        out.add(ERROR, 'migration', 'schema_migrations', 'version', migration.problem, expected, None)
+        return
     if not migration.rows:
         out.add(ERROR, 'migration', 'schema_migrations', 'version',
                 'schema_migrations is empty: no migration version is recorded', expected, None)

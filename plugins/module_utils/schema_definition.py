@@ -10,7 +10,10 @@ the key at fault, e.g. ``tmi.yml: tables.users.columns[2].nulable: unknown key``
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import math
 import re
+
+from ansible_collections.tmi.postgresql.plugins.module_utils.schema_fragment import fragment_problem
 
 FK_ACTIONS = ('no action', 'restrict', 'cascade', 'set null', 'set default')
 # pg_constraint.confdeltype / confupdtype letters.
@@ -20,6 +23,8 @@ _PSEUDO_TYPES = ('serial', 'serial2', 'serial4', 'serial8', 'smallserial', 'bigs
 _IDENTIFIER = re.compile(r'^[a-z_][a-z0-9_$]*$')
 # golang-migrate's and the migrate module's own tables: never part of a definition.
 MIGRATION_TABLES = ('schema_migrations', 'schema_migrations_history')
+# schema_migrations.version is a bigint.
+MAX_VERSION = 2 ** 63 - 1
 
 
 class DefinitionError(Exception):
@@ -131,11 +136,15 @@ class _Reader(object):
             self.fail(path, 'must be a non-empty string')
         return value.strip()
 
-    def sql(self, value, path):
-        """SQL text put into statements: it must not end the statement it is part of."""
+    def sql(self, value, path, what):
+        """SQL text put into statements: it must stay inside the statement it is part of.
+
+        what names the object the text belongs to, e.g. "check users_name_check".
+        """
         value = self.text(value, path)
-        if _ends_statement(value):
-            self.fail(path, 'a ; outside quotes would end the statement this SQL text is part of')
+        problem = fragment_problem(value)
+        if problem:
+            self.fail(path, '%s: %s: %s' % (what, problem, value))
         return value
 
     def name(self, value, path):
@@ -149,17 +158,24 @@ class _Reader(object):
             self.fail(path, 'must be true or false')
         return value
 
-    def sql_literal(self, value, path):
+    def sql_literal(self, value, path, what):
         """A default: SQL text; YAML's false/0 are accepted as the SQL they spell."""
         if isinstance(value, bool):
             return 'true' if value else 'false'
-        if isinstance(value, (int, float)):
+        if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
             return str(value)
-        return self.sql(value, path)
+        return self.sql(value, path, what)
 
-    def names(self, value, path, known=None):
+    def identifier(self, value, path):
+        """A plain lower-case name that is written into statements unquoted."""
+        value = self.name(value, path).lower()
+        if not _IDENTIFIER.match(value):
+            self.fail(path, '%r is not a plain lower-case name (letters, digits, _)' % value)
+        return value
+
+    def names(self, value, path, what, known=None):
         value = self.items(value, path, allow_empty=False)
-        result = [self.sql(v, '%s[%d]' % (path, i)) for i, v in enumerate(value)]
+        result = [self.sql(v, '%s[%d]' % (path, i), what) for i, v in enumerate(value)]
         if len(set(result)) != len(result):
             self.fail(path, 'lists a column twice')
         for i, n in enumerate(result):
@@ -174,19 +190,6 @@ class _Reader(object):
         return value
 
 
-def _ends_statement(text):
-    quote = None
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in ('\'', '"'):
-            quote = ch
-        elif ch == ';':
-            return True
-    return False
-
-
 def _join(path, key):
     return '%s.%s' % (path, key) if path else str(key)
 
@@ -196,8 +199,8 @@ def load_definition(data, source='definition'):
     r = _Reader(source)
     r.mapping(data, '', ('version', 'schema', 'tables'), required=('version', 'tables'))
     version = data['version']
-    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
-        r.fail('version', 'must be a migration version (an integer >= 0)')
+    if isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION:
+        r.fail('version', 'must be a migration version (an integer from 0 to %d), got %r' % (MAX_VERSION, version))
     schema = r.name(data.get('schema') or 'public', 'schema')
     raw_tables = data['tables']
     r.mapping(raw_tables, 'tables', list(raw_tables) if isinstance(raw_tables, dict) else ())
@@ -216,7 +219,7 @@ def _load_table(r, name, raw, path):
         r.fail(path, '%s belongs to the migration tool and cannot be part of a definition' % name)
     r.mapping(raw, path, ('columns', 'primary_key', 'unique', 'foreign_keys', 'indexes', 'checks'),
               required=('columns',))
-    columns = [_load_column(r, c, '%s.columns[%d]' % (path, i))
+    columns = [_load_column(r, c, '%s.columns[%d]' % (path, i), name)
                for i, c in enumerate(r.items(raw['columns'], path + '.columns', allow_empty=False))]
     names = [c.name for c in columns]
     for i, n in enumerate(names):
@@ -224,17 +227,18 @@ def _load_table(r, name, raw, path):
             r.fail('%s.columns[%d].name' % (path, i), 'column %r is defined twice' % n)
     constraints = []
     if raw.get('primary_key') is not None:
-        constraints.append(_load_key(r, raw['primary_key'], path + '.primary_key', 'primary key', names))
+        constraints.append(_load_key(r, raw['primary_key'], path + '.primary_key', 'primary key', name, names))
     for i, u in enumerate(r.items(raw.get('unique'), path + '.unique')):
-        constraints.append(_load_key(r, u, '%s.unique[%d]' % (path, i), 'unique', names))
+        constraints.append(_load_key(r, u, '%s.unique[%d]' % (path, i), 'unique', name, names))
     for i, fk in enumerate(r.items(raw.get('foreign_keys'), path + '.foreign_keys')):
-        constraints.append(_load_foreign_key(r, fk, '%s.foreign_keys[%d]' % (path, i), names))
+        constraints.append(_load_foreign_key(r, fk, '%s.foreign_keys[%d]' % (path, i), name, names))
     for i, ck in enumerate(r.items(raw.get('checks'), path + '.checks')):
         p = '%s.checks[%d]' % (path, i)
         r.mapping(ck, p, ('name', 'expression'), required=('name', 'expression'))
-        constraints.append(Constraint(r.name(ck['name'], p + '.name'), 'check',
-                                      expression=r.sql(ck['expression'], p + '.expression')))
-    indexes = [_load_index(r, ix, '%s.indexes[%d]' % (path, i))
+        check_name = r.name(ck['name'], p + '.name')
+        constraints.append(Constraint(check_name, 'check', expression=r.sql(
+            ck['expression'], p + '.expression', 'table %s, check %s' % (name, check_name))))
+    indexes = [_load_index(r, ix, '%s.indexes[%d]' % (path, i), name)
                for i, ix in enumerate(r.items(raw.get('indexes'), path + '.indexes'))]
     seen = set()
     for c in constraints:
@@ -244,45 +248,53 @@ def _load_table(r, name, raw, path):
     return Table(name, columns, constraints, indexes)
 
 
-def _load_column(r, raw, path):
+def _load_column(r, raw, path, table_name):
     r.mapping(raw, path, ('name', 'type', 'nullable', 'default'), required=('name', 'type'))
-    col_type = r.sql(raw['type'], path + '.type')
+    name = r.name(raw['name'], path + '.name')
+    what = 'table %s, column %s' % (table_name, name)
+    col_type = r.sql(raw['type'], path + '.type', what)
     if col_type.lower() in _PSEUDO_TYPES:
         r.fail(path + '.type', '%s is not a type but a shorthand for a sequence and a default; write the '
                                'integer type, and `generated ... as identity` or a nextval() default' % col_type)
     default = raw.get('default')
-    return Column(r.name(raw['name'], path + '.name'), col_type,
+    return Column(name, col_type,
                   nullable=r.boolean(raw.get('nullable', True), path + '.nullable'),
-                  default=None if default is None else r.sql_literal(default, path + '.default'))
+                  default=None if default is None else r.sql_literal(default, path + '.default', what))
 
 
-def _load_key(r, raw, path, kind, column_names):
+def _load_key(r, raw, path, kind, table_name, column_names):
     r.mapping(raw, path, ('name', 'columns'), required=('name', 'columns'))
-    return Constraint(r.name(raw['name'], path + '.name'), kind,
-                      columns=r.names(raw['columns'], path + '.columns', column_names))
+    name = r.name(raw['name'], path + '.name')
+    return Constraint(name, kind, columns=r.names(raw['columns'], path + '.columns',
+                                                  'table %s, %s %s' % (table_name, kind, name), column_names))
 
 
-def _load_foreign_key(r, raw, path, column_names):
+def _load_foreign_key(r, raw, path, table_name, column_names):
     r.mapping(raw, path, ('name', 'columns', 'references', 'on_delete', 'on_update'),
               required=('name', 'columns', 'references'))
     ref = r.mapping(raw['references'], path + '.references', ('table', 'columns'), required=('table', 'columns'))
-    return Constraint(r.name(raw['name'], path + '.name'), 'foreign key',
-                      columns=r.names(raw['columns'], path + '.columns', column_names),
+    name = r.name(raw['name'], path + '.name')
+    what = 'table %s, foreign key %s' % (table_name, name)
+    return Constraint(name, 'foreign key',
+                      columns=r.names(raw['columns'], path + '.columns', what, column_names),
                       ref_table=r.name(ref['table'], path + '.references.table'),
-                      ref_columns=r.names(ref['columns'], path + '.references.columns'),
+                      ref_columns=r.names(ref['columns'], path + '.references.columns', what),
                       on_delete=r.choice(raw.get('on_delete', 'no action'), path + '.on_delete', FK_ACTIONS),
                       on_update=r.choice(raw.get('on_update', 'no action'), path + '.on_update', FK_ACTIONS))
 
 
-def _load_index(r, raw, path):
+def _load_index(r, raw, path, table_name):
     r.mapping(raw, path, ('name', 'columns', 'unique', 'where', 'method'), required=('name', 'columns'))
     where = raw.get('where')
-    return Index(r.name(raw['name'], path + '.name'),
+    name = r.name(raw['name'], path + '.name')
+    what = 'table %s, index %s' % (table_name, name)
+    return Index(name,
                  # An entry that is not a column of the table is an index expression, e.g. lower(email).
-                 r.names(raw['columns'], path + '.columns'),
+                 r.names(raw['columns'], path + '.columns', what),
                  unique=r.boolean(raw.get('unique', False), path + '.unique'),
-                 where=None if where is None else r.sql(where, path + '.where'),
-                 method=r.name(raw.get('method', 'btree'), path + '.method').lower())
+                 where=None if where is None else r.sql(where, path + '.where', what),
+                 # Written into CREATE INDEX ... USING unquoted.
+                 method=r.identifier(raw.get('method', 'btree'), path + '.method'))
 
 
 def _check_references(r, definition):

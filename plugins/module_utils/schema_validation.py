@@ -12,8 +12,9 @@ __metaclass__ = type
 
 import time
 
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import Session
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_canonical import canonicalize
-from ansible_collections.tmi.postgresql.plugins.module_utils.schema_catalog import Session, read_catalog
+from ansible_collections.tmi.postgresql.plugins.module_utils.schema_catalog import read_catalog
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_compare import (
     ERROR,
     compare,
@@ -29,13 +30,10 @@ def validate(conn, definition, describe_error, errors, exact_counts=False, repor
     """
     started = time.monotonic()
     session = Session(conn)
-    session.run('BEGIN ISOLATION LEVEL REPEATABLE READ')
-    try:
+    with session.rolled_back('BEGIN ISOLATION LEVEL REPEATABLE READ'):
         server_version = session.rows('SHOW server_version')[0][0]
         catalog = read_catalog(session, definition.schema, exact_counts=exact_counts)
         canonical = canonicalize(session, definition, describe_error, errors)
-    finally:
-        session.run('ROLLBACK')
     findings = compare(definition, canonical, catalog, report_matches=report_matches)
     summary = summarize(definition, catalog, findings)
     return dict(

@@ -88,9 +88,14 @@ notes:
   - The login role needs the C(TEMPORARY) privilege on the database (PostgreSQL grants it to
     C(PUBLIC) by default) and a server that accepts writes, because the definition is spelled
     through temporary tables; they are never committed. On a hot standby the module fails.
-  - The SQL text in the definition (types, defaults, CHECK rules, predicates) is executed inside
-    that rolled-back transaction, so a definition file is trusted like a migration file. Text that
-    would end a statement (a C(;) outside quotes) is refused.
+  - The SQL text in the definition (types, defaults, CHECK rules, predicates, index expressions)
+    becomes part of the statements that create the temporary tables. Each piece is checked with
+    PostgreSQL's token rules when the definition is loaded, and refused with the table and object
+    it belongs to when it could leave its place (an unterminated quote or comment, unbalanced
+    parentheses, a C(;) or a backslash outside quotes).
+  - Those statements run inside a temporary PL/pgSQL function, where PostgreSQL refuses C(COMMIT)
+    and C(ROLLBACK), in a transaction that is always rolled back. The module checks after every
+    statement that this transaction is still open and stops otherwise.
   - Objects are matched by name, as TMI's own validation does. Index sort order (C(DESC)) and
     operator classes are not compared.
 '''
@@ -156,8 +161,8 @@ tables:
   description:
     - Per table of the definition and of the database, its status (C(present), C(missing), C(extra),
       C(migration tool)), a verdict for its columns, indexes and constraints (C(ok), C(warning), C(error),
-      C(missing)), its row count (C(null) when O(row_counts=estimate)), the planner's estimate and its size
-      on disk with indexes and TOAST.
+      C(missing)), its row count (C(null) when O(row_counts=estimate)), the planner's estimate (C(null) for
+      a table never vacuumed or analyzed) and its size on disk with indexes and TOAST.
   returned: success or when errors were found
   type: dict
   sample: {"users": {"status": "present", "columns": "ok", "indexes": "ok", "constraints": "ok",
@@ -200,6 +205,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_db import
     describe_database_error,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+    TransactionEnded,
     connect,
     connection_argument_spec,
 )
@@ -245,7 +251,7 @@ def main():
         result = validate(conn, definition, describe_database_error, DATABASE_ERRORS,
                           exact_counts=module.params['row_counts'] == 'exact',
                           report_matches=module.params['report_matches'])
-    except CanonicalizeError as e:
+    except (CanonicalizeError, TransactionEnded) as e:
         module.fail_json(msg=str(e))
     except DATABASE_ERRORS as e:
         module.fail_json(msg='database error while reading the catalog of schema %s: %s'

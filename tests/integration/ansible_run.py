@@ -9,11 +9,28 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
 
 from collection_path import collections_dir  # noqa: E402
+
+# The target's Python decides the driver: community.postgresql takes psycopg 3
+# when it is importable and psycopg2 otherwise. `make setup` builds a small
+# venv with psycopg 3 only; the test runner's own venv has psycopg2 only.
+PSYCOPG3_PYTHON = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '.venv', 'targets', 'psycopg3',
+                                               'bin', 'python'))
+DRIVERS = ('psycopg2', 'psycopg3')
+
+
+def target_interpreter(driver):
+    """The ansible_python_interpreter that makes the modules use driver (None: the runner's own)."""
+    if driver == 'psycopg2':
+        return None
+    if not os.path.exists(PSYCOPG3_PYTHON):
+        pytest.fail('%s is missing: run make setup' % PSYCOPG3_PYTHON)
+    return PSYCOPG3_PYTHON
 
 
 def ansible_env(workdir, extra=None):

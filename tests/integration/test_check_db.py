@@ -9,7 +9,7 @@ import uuid
 import pytest
 import yaml
 
-from ansible_run import ansible_env
+from ansible_run import DRIVERS, ansible_env, target_interpreter
 from collection_path import REPO
 from pgserver import PgServer, wait_for
 from schema_helpers import migrate_with_sql_files, run_sql
@@ -23,6 +23,12 @@ def migrated(pg_server, pg_db):
     return pg_db
 
 
+@pytest.fixture(params=DRIVERS)
+def target_python(request):
+    """The modules' interpreter: psycopg2 only, or psycopg 3 only."""
+    return target_interpreter(request.param)
+
+
 @pytest.fixture(scope='module')
 def failing_archiver():
     """A server of its own whose archive_command always fails."""
@@ -31,12 +37,15 @@ def failing_archiver():
     server.stop()
 
 
-def check_db(pg_server, db, workdir, **extra):
-    """Run the playbook; return (return code, JSON report of the plays, JSON file, Markdown file)."""
+def check_db(pg_server, db, workdir, python=None, **extra):
+    """Run the playbook; return (return code, JSON report of the plays, JSON file, Markdown file).
+
+    python: the interpreter the modules run with (default: the test runner's, psycopg2).
+    """
     json_path = os.path.join(workdir, 'report.json')
     md_path = os.path.join(workdir, 'report.md')
     extra_vars = dict(
-        ansible_python_interpreter=sys.executable,
+        ansible_python_interpreter=python or sys.executable,
         tmi_postgresql_hosts='localhost',
         tmi_check_db_database=db,
         tmi_check_db_port=pg_server.port,
@@ -88,9 +97,9 @@ def archiver_failures(server):
     return server.query('postgres', 'SELECT failed_count FROM pg_stat_archiver')[0][0]
 
 
-def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path):
+def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path, target_python):
     run_sql(pg_server, migrated, "INSERT INTO users (email, name) VALUES ('a@example.org', 'A')")
-    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path))
+    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path), python=target_python)
     assert rc == 0, printed_report(plays)
     assert report['connection'] == 'ok' and report['valid'] is True
     assert report['server_version'].startswith(str(pg_server.query('postgres', 'SHOW server_version')[0][0]))
@@ -108,10 +117,10 @@ def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path):
     assert markdown.splitlines() == lines
 
 
-def test_drift_is_reported_then_fails_the_play(pg_server, migrated, tmp_path):
+def test_drift_is_reported_then_fails_the_play(pg_server, migrated, tmp_path, target_python):
     run_sql(pg_server, migrated, 'UPDATE schema_migrations SET dirty = true; DROP INDEX idx_threats_severity; '
                                  'ALTER TABLE users ADD COLUMN nickname text')
-    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path))
+    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path), python=target_python)
     assert rc != 0
     assert report['valid'] is False
     assert sorted((f['severity'], f['object']) for f in report['findings']) == [
@@ -119,12 +128,13 @@ def test_drift_is_reported_then_fails_the_play(pg_server, migrated, tmp_path):
     assert '| threats | present | ok | error | ok | 0 |' in markdown
     assert '| users | present | warning | ok | ok | 0 |' in markdown
     assert 'dirty: YES' in markdown
-    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path), tmi_check_db_fail_on_error=False)
+    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path), python=target_python,
+                                           tmi_check_db_fail_on_error=False)
     assert rc == 0 and report['valid'] is False
 
 
-def test_a_failed_connection_is_reported(pg_server, tmp_path):
-    rc, plays, report, markdown = check_db(pg_server, 'no_such_database', str(tmp_path))
+def test_a_failed_connection_is_reported(pg_server, tmp_path, target_python):
+    rc, plays, report, markdown = check_db(pg_server, 'no_such_database', str(tmp_path), python=target_python)
     assert rc != 0
     assert report['connection'] == 'failed' and 'no_such_database' in report['error']
     assert markdown.splitlines()[2].startswith('- Connection: FAILED: ')

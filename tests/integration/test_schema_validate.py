@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from ansible_run import run_module, run_tasks
+from ansible_run import DRIVERS, run_module, run_tasks, target_interpreter
 from schema_helpers import (
     DEFINITION_PATH,
     build_from_generated_sql,
@@ -18,9 +18,22 @@ from schema_helpers import (
     validate_db,
 )
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import load_definition
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import Session, TransactionEnded
+from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import (
+    Column,
+    Constraint,
+    Definition,
+    Table,
+    load_definition,
+)
 
 MODULE = 'tmi.postgresql.schema_validate'
+
+
+@pytest.fixture(params=DRIVERS)
+def target_python(request):
+    """The module's interpreter: psycopg2 only, or psycopg 3 only."""
+    return target_interpreter(request.param)
 
 
 @pytest.fixture(scope='session')
@@ -146,6 +159,11 @@ MUTATIONS = [
      ('error', 'migration', 'schema_migrations', 'version')),
     ('no version recorded', 'DELETE FROM schema_migrations',
      ('error', 'migration', 'schema_migrations', 'version')),
+    ('dirty flag NULL', 'ALTER TABLE schema_migrations ALTER COLUMN dirty DROP NOT NULL; '
+                        'UPDATE schema_migrations SET dirty = NULL',
+     ('error', 'migration', 'schema_migrations', 'version')),
+    ('version -1 clean', 'UPDATE schema_migrations SET version = -1',
+     ('error', 'migration', 'schema_migrations', 'version')),
     ('add a column', 'ALTER TABLE users ADD COLUMN nickname text',
      ('warning', 'column', 'users', 'nickname')),
     ('add a table', 'CREATE TABLE audit_log (id bigint PRIMARY KEY)',
@@ -237,12 +255,12 @@ def test_validation_leaves_nothing_behind(pg_server, migrated_db):
 
 # ---- through Ansible -------------------------------------------------------------
 
-def test_module_after_the_migrate_module_is_clean(pg_server, pg_db, tmp_path):
+def test_module_after_the_migrate_module_is_clean(pg_server, pg_db, tmp_path, target_python):
     params = pg_server.conn_params(pg_db)
     migrate, validate = run_tasks([
         {'name': 'migrate', 'tmi.postgresql.migrate': params},
         {'name': 'validate', MODULE: params},
-    ], str(tmp_path))
+    ], str(tmp_path), python=target_python)
     assert migrate['version_after'] == 8 and not migrate.get('failed')
     assert not validate.get('failed'), validate.get('msg')
     assert validate['changed'] is False and validate['valid'] is True
@@ -251,34 +269,35 @@ def test_module_after_the_migrate_module_is_clean(pg_server, pg_db, tmp_path):
     assert validate['msg'].startswith('schema valid: 7 of 7 tables present, 0 errors')
 
 
-def test_module_fails_on_error_unless_told_not_to(pg_server, migrated_db, tmp_path):
+def test_module_fails_on_error_unless_told_not_to(pg_server, migrated_db, tmp_path, target_python):
     run_sql(pg_server, migrated_db, 'UPDATE schema_migrations SET dirty = true')
     params = pg_server.conn_params(migrated_db)
-    failed = run_module(MODULE, params, str(tmp_path))
+    failed = run_module(MODULE, params, str(tmp_path), python=target_python)
     assert failed['failed'] is True
     assert 'the database is dirty at version 8' in failed['msg']
     assert failed['valid'] is False and failed['summary']['errors'] == 1
-    passed = run_module(MODULE, dict(params, fail_on_error=False), str(tmp_path))
+    passed = run_module(MODULE, dict(params, fail_on_error=False), str(tmp_path), python=target_python)
     assert not passed.get('failed')
     assert passed['valid'] is False
     assert [(f['object_type'], f['object']) for f in passed['errors']] == [('migration', 'dirty')]
 
 
-def test_module_in_check_mode_reports_the_same(pg_server, migrated_db, tmp_path):
+def test_module_in_check_mode_reports_the_same(pg_server, migrated_db, tmp_path, target_python):
     run_sql(pg_server, migrated_db, 'ALTER TABLE users ADD COLUMN nickname text')
     result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), report_matches=False), str(tmp_path),
-                        check=True)
+                        check=True, python=target_python)
     assert not result.get('failed') and result['changed'] is False
     assert [(f['severity'], f['object']) for f in result['findings']] == [('warning', 'nickname')]
 
 
-def test_module_reads_a_definition_of_the_users_own(pg_server, migrated_db, tmp_path):
+def test_module_reads_a_definition_of_the_users_own(pg_server, migrated_db, tmp_path, target_python):
     import yaml
     data = definition_data()
     data['tables'].pop('diagrams')
     path = tmp_path / 'mine.yml'
     path.write_text(yaml.safe_dump(data))
-    result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), definition=str(path)), str(tmp_path))
+    result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), definition=str(path)), str(tmp_path),
+                        python=target_python)
     assert not result.get('failed'), result.get('msg')
     assert result['definition_path'] == str(path)
     assert [(f['severity'], f['table']) for f in result['findings'] if f['severity'] != 'info'] == [
@@ -321,9 +340,9 @@ def test_expression_columns_and_compound_predicates_round_trip(pg_server, pg_db)
                                                          ['upper(email::text)'])
 
 
-def test_a_read_only_server_is_named_as_the_cause(pg_server, migrated_db, tmp_path):
+def test_a_read_only_server_is_named_as_the_cause(pg_server, migrated_db, tmp_path, target_python):
     pg_server.query('postgres', 'ALTER DATABASE "%s" SET default_transaction_read_only = on' % migrated_db)
-    result = run_module(MODULE, pg_server.conn_params(migrated_db), str(tmp_path))
+    result = run_module(MODULE, pg_server.conn_params(migrated_db), str(tmp_path), python=target_python)
     assert result['failed'] is True
     assert 'read-only transaction' in result['msg'] and 'TEMPORARY privilege' in result['msg']
     assert 'findings' not in result
@@ -339,3 +358,79 @@ def test_the_filter_through_ansible_gives_the_generated_sql(tmp_path):
     assert not result.get('failed'), result.get('msg')
     with open(dest) as f:
         assert f.read() == generate_sql(tmi_definition())
+
+
+# ---- SQL text from a definition never runs as a statement of its own ----------
+
+# Two CHECK rules that a check for "; outside quotes" passes one by one: the odd
+# quote of the first and the first quote of the second enclose the text in
+# between, and the ; after them end the CREATE TABLE that both are part of.
+ATTACK_CHECKS = [{'name': 'attack_c_one', 'expression': "c <> 'a"},
+                 {'name': 'attack_c_two', 'expression': "')); COMMIT; DROP TABLE victim; SELECT (('1'"}]
+
+
+def _attack_definition():
+    data = {'version': 8, 'tables': {'attack': {'columns': [{'name': 'c', 'type': 'text'}],
+                                                'checks': ATTACK_CHECKS}}}
+    return data
+
+
+def _victim_exists(pg_server, db):
+    return pg_server.query(db, "SELECT to_regclass('public.victim') IS NOT NULL")[0][0]
+
+
+def test_module_refuses_a_definition_that_would_commit_sql(pg_server, migrated_db, tmp_path, target_python):
+    import yaml
+    run_sql(pg_server, migrated_db, 'CREATE TABLE victim (id int); INSERT INTO victim VALUES (1)')
+    path = tmp_path / 'attack.yml'
+    path.write_text(yaml.safe_dump(_attack_definition()))
+    result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), definition=str(path)), str(tmp_path),
+                        python=target_python)
+    assert _victim_exists(pg_server, migrated_db)
+    assert pg_server.query(migrated_db, 'SELECT id FROM victim') == [(1,)]
+    assert result['failed'] is True
+    assert result['msg'].startswith('%s: tables.attack.checks[0].expression: table attack, check attack_c_one: '
+                                    'unterminated quoted string starting at character 6' % path)
+
+
+def test_sql_text_past_the_loader_cannot_end_the_validating_transaction(pg_server, migrated_db):
+    # Built by hand, so load_definition's checks never see it: the server must refuse on its own.
+    run_sql(pg_server, migrated_db, 'CREATE TABLE victim (id int)')
+    attack = Table('attack', [Column('c', 'text')],
+                   [Constraint(c['name'], 'check', expression=c['expression']) for c in ATTACK_CHECKS], [])
+    result = validate_db(pg_server, migrated_db, Definition(8, 'public', [attack], 'by hand'))
+    assert _victim_exists(pg_server, migrated_db)
+    [finding] = [f for f in result['findings'] if f['object_type'] == 'definition']
+    assert finding['table'] == 'attack' and 'transaction commands' in finding['message']
+    assert result['valid'] is False
+
+
+def test_a_statement_that_ends_the_transaction_stops_the_session(pg_server, pg_db):
+    conn = pg_server.connect(pg_db)
+    try:
+        session = Session(conn)
+        with pytest.raises(TransactionEnded):
+            with session.rolled_back():
+                session.run('CREATE TABLE made_inside (id int)')
+                session.run('COMMIT')
+                session.run('CREATE TABLE made_after (id int)')
+    finally:
+        conn.close()
+    # The COMMIT itself cannot be taken back, but nothing ran after it.
+    assert pg_server.query(pg_db, "SELECT to_regclass('made_after') IS NULL")[0][0]
+
+
+def test_rows_are_tuples_and_counted_with_both_drivers(pg_server, migrated_db, tmp_path, target_python):
+    run_sql(pg_server, migrated_db, "INSERT INTO users (email, name) VALUES ('a@example.org', 'A')")
+    result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), report_matches=False), str(tmp_path),
+                        python=target_python)
+    assert not result.get('failed'), result.get('msg')
+    assert result['server_version'] and result['migration']['version'] == 8
+    assert result['tables']['users']['rows'] == 1
+    assert result['queries'] == 16
+
+
+def test_a_port_out_of_range_is_named(pg_server, migrated_db, tmp_path):
+    result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), login_port=70000), str(tmp_path))
+    assert result['failed'] is True
+    assert result['msg'] == 'login_port: 70000 is not a TCP port (1 to 65535)'

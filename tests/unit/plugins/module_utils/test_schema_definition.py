@@ -149,3 +149,47 @@ def test_index_and_check_names_are_the_specifications():
     assert sorted(c.name for t in d.tables for c in t.constraints_of('unique')) == sorted([
         'users_email_key', 'user_providers_user_id_provider_key', 'threat_model_access_threat_model_id_user_email_key',
         'refresh_tokens_token_key'])
+
+
+def test_a_check_with_an_unbalanced_quote_is_refused_with_table_and_check():
+    data = minimal()
+    data['tables']['parents']['columns'].append({'name': 'c', 'type': 'text'})
+    data['tables']['parents']['checks'] = [
+        {'name': 'c_one', 'expression': "c <> 'a"},
+        {'name': 'c_two', 'expression': "')); COMMIT; DROP TABLE victim; SELECT (('1'"}]
+    with pytest.raises(DefinitionError) as e:
+        load_definition(data, 'evil.yml')
+    assert str(e.value).startswith("evil.yml: tables.parents.checks[0].expression: table parents, check c_one: "
+                                   "unterminated quoted string starting at character 6")
+
+
+@pytest.mark.parametrize('where, value, what', [
+    ('columns[0].type', 'uuid); DROP TABLE parents; --', 'table parents, column id: a ) at character 5'),
+    ('columns[0].default', "'x", 'table parents, column id: unterminated quoted string'),
+    ('indexes[0].where', 'id IS NOT NULL -- x', 'table parents, index i: a -- comment'),
+    ('indexes[0].columns[0]', 'lower(id', 'table parents, index i: 1 unclosed parenthesis'),
+    ('indexes[0].method', 'btree (id); DROP TABLE parents; --', 'is not a plain lower-case name'),
+])
+def test_every_sql_text_is_checked(where, value, what):
+    data = minimal()
+    table = data['tables']['parents']
+    table['indexes'] = [{'name': 'i', 'columns': ['id']}]
+    parent, key = where.rsplit('.', 1)
+    target = table
+    for part in parent.replace(']', '').split('.'):
+        name, index = part.split('[')
+        target = target[name][int(index)]
+    if key.endswith(']'):
+        key, index = key[:-1].split('[')
+        target[key][int(index)] = value
+    else:
+        target[key] = value
+    with pytest.raises(DefinitionError) as e:
+        load_definition(data, 'evil.yml')
+    assert str(e.value).startswith('evil.yml: tables.parents.%s: ' % where)
+    assert what in str(e.value)
+
+
+def test_a_version_beyond_bigint_is_refused():
+    with pytest.raises(DefinitionError, match=r'version: must be a migration version \(an integer from 0 to '):
+        load_definition(_mutated(lambda d: d.update(version=2 ** 63)))
