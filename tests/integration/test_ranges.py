@@ -40,7 +40,8 @@ def nothing_vars(nothing):
     """Settings that point every playbook at an empty folder."""
     return {
         'tmi_postgresql_socket_dir': nothing,
-        'tmi_postgresql_app_password_file': os.path.join(nothing, 'tmi_app.password'),
+        # Given, so that no password file is generated (the argument spec check reads the default's lookup).
+        'tmi_postgresql_app_password': 'not-used-anywhere',
         'tmi_postgresql_backup_dir': os.path.join(nothing, 'backups'),
         'tmi_backup_script': os.path.join(nothing, 'tmi-pg-backup'),
         'dr_pitr_pgbackrest_config': os.path.join(nothing, 'pgbackrest.conf'),
