@@ -314,7 +314,7 @@ def test_another_databases_backup_stops_the_play_before_any_database_is_made(pg_
 
 
 def test_another_databases_backup_is_restored_only_when_asked_for(pg_server, live, roles, backup_dir, other_db,
-                                                                 tmp_path):
+                                                                  tmp_path):
     rc, other, err = run_script(pg_server, other_db, backup_dir)
     assert rc == 0, err
     rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
