@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 import uuid
 
 import yaml
@@ -19,7 +20,9 @@ SCRIPT = os.path.join(REPO, 'roles', 'backup', 'files', 'tmi-pg-backup.sh')
 MIGRATIONS = sorted(glob.glob(os.path.join(REPO, 'files', 'migrations', '*.up.sql')))
 TMI_TABLES = ['diagrams', 'refresh_tokens', 'schema_migrations', 'threat_model_access', 'threat_models', 'threats',
               'user_providers', 'users']
-BACKUP_NAME = r'^tmi_\d{8}_\d{6}\.dump$'
+# PREFIX_STAMP.DATABASE.CLUSTER.dump, DATABASE and CLUSTER %XX-encoded.
+ENCODED = r'(?:[a-z0-9_-]|%[0-9A-F]{2})+'
+BACKUP_NAME = r'^tmi_(\d{8}_\d{6})\.(%s)\.(%s)\.dump$' % (ENCODED, ENCODED)
 AS_ROOT = os.geteuid() == 0
 
 
@@ -41,6 +44,26 @@ def make_backup_dir(parent, name='backups'):
     if AS_ROOT:
         shutil.chown(path, 'postgres', 'postgres')
     return path
+
+
+def encode_name(name):
+    """The script's encoding of a database name or cluster label in a file name."""
+    return ''.join(chr(b) if chr(b) in 'abcdefghijklmnopqrstuvwxyz0123456789_-' else '%%%02X' % b
+                   for b in name.encode())
+
+
+def decode_name(part):
+    return urllib.parse.unquote(part, errors='strict')
+
+
+def series_name(db, stamp, cluster, suffix='.dump'):
+    """File name of a backup of `db` on `cluster` taken at `stamp` (YYYYmmdd_HHMMSS)."""
+    return 'tmi_%s.%s.%s%s' % (stamp, encode_name(db), encode_name(cluster), suffix)
+
+
+def local_cluster(pg_server):
+    """The cluster label the script gives a server reached over its socket folder."""
+    return 'local-%d' % pg_server.port
 
 
 def script_argv(pg_server, db, backup_dir, *extra):

@@ -5,6 +5,7 @@ import re
 import shutil
 import stat
 import subprocess
+import uuid
 
 import pytest
 
@@ -18,21 +19,26 @@ from backup_helpers import (
     changed_count,
     copy_as,
     crontab,
+    decode_name,
     dump_partials,
     failed_task,
     listing,
     load_tmi,
+    local_cluster,
     partials,
     postgres_uid,
     restore_crontab,
     row_counts,
     run_playbook,
     run_script,
+    script_argv,
+    series_name,
     start_script,
     task_result,
 )
 from pgserver import SUPERUSER_PASSWORD, wait_for
 
+CRON_D = '/etc/cron.d'
 BACKUP_PLAYBOOK = os.path.join(REPO, 'playbooks', 'backup.yml')
 ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'backup_role.yml')
 
@@ -69,7 +75,9 @@ def test_backup_is_created_verified_and_restorable(pg_server, tmi_db, backup_dir
     assert rc == 0, err
     assert result['status'] == 'ok' and result['database'] == tmi_db
     name = os.path.basename(result['file'])
-    assert re.match(BACKUP_NAME, name)
+    _stamp, db, cluster = re.match(BACKUP_NAME, name).groups()
+    assert (decode_name(db), decode_name(cluster)) == (tmi_db, local_cluster(pg_server))
+    assert result['cluster'] == local_cluster(pg_server)
     assert listing(backup_dir) == ['.tmi-pg-backup.lock', name]
     info = os.stat(result['file'])
     assert result['size_bytes'] == info.st_size > 0
@@ -89,7 +97,7 @@ def test_backup_is_created_verified_and_restorable(pg_server, tmi_db, backup_dir
 def test_schema_only_dump_on_request(pg_server, tmi_db, backup_dir):
     rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--schema-only')
     assert rc == 0, err
-    assert result['schema_file'] == result['file'][:-len('.dump')] + '_schema.sql'
+    assert result['schema_file'] == result['file'][:-len('.dump')] + '.schema.sql'
     schema = open(result['schema_file']).read()
     assert 'CREATE TABLE public.threat_models' in schema
     assert 'user1@example.org' not in schema
@@ -100,7 +108,8 @@ def test_a_failing_dump_exits_non_zero_and_keeps_older_backups(pg_server, tmi_db
     assert rc == 0, err
     # Backups that a successful run's retention would remove: a failed run must not.
     for day in (1, 2, 3):
-        copy_as(backup_dir, good['file'], 'tmi_2020010%d_020000.dump' % day)
+        copy_as(backup_dir, good['file'], series_name('no_such_database', '2020010%d_020000' % day,
+                                                      local_cluster(pg_server)))
     before = {name: os.stat(os.path.join(backup_dir, name)).st_mtime_ns for name in backups(backup_dir)}
 
     rc, result, err = run_script(pg_server, 'no_such_database', backup_dir, '--keep-min', '1')
@@ -193,50 +202,128 @@ def test_two_runs_never_write_at_once(pg_server, tmi_db, backup_dir):
     assert len(backups(backup_dir)) == 2 and partials(backup_dir) == []
 
 
+def truncated_in_data(path):
+    """How many bytes of a dump to keep so that its table of contents is whole and its data section cut."""
+    return os.path.getsize(path) - 40
+
+
 def test_retention_keeps_the_newest_good_backups_however_old(pg_server, tmi_db, backup_dir):
     rc, seed, err = run_script(pg_server, tmi_db, backup_dir, '--retention-days', '0')
     assert rc == 0, err
+    name = {day: series_name(tmi_db, '2020010%d_020000' % day, local_cluster(pg_server)) for day in range(1, 7)}
     for day in (1, 2, 3, 4, 5):
-        copy_as(backup_dir, seed['file'], 'tmi_2020010%d_020000.dump' % day)
+        copy_as(backup_dir, seed['file'], name[day])
     # The newest of the old ones is damaged: it must not count as a good backup.
-    copy_as(backup_dir, seed['file'], 'tmi_20200106_020000.dump', size=100)
+    copy_as(backup_dir, seed['file'], name[6], size=100)
     os.unlink(seed['file'])
 
     rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--keep-min', '3', '--retention-days', '7')
     assert rc == 0, err
     newest = os.path.basename(result['file'])
-    assert backups(backup_dir) == sorted([newest, 'tmi_20200105_020000.dump', 'tmi_20200104_020000.dump'])
-    assert sorted(result['removed']) == ['tmi_20200101_020000.dump', 'tmi_20200102_020000.dump',
-                                         'tmi_20200103_020000.dump', 'tmi_20200106_020000.dump']
+    assert backups(backup_dir) == sorted([newest, name[5], name[4]])
+    assert sorted(result['removed']) == [name[1], name[2], name[3], name[6]]
+    assert result['unreadable'] == [name[6]]
+
+
+def test_retention_never_counts_a_truncated_backup_as_good(pg_server, tmi_db, backup_dir):
+    rc, seed, err = run_script(pg_server, tmi_db, backup_dir, '--retention-days', '0')
+    assert rc == 0, err
+    name = {day: series_name(tmi_db, '2020010%d_020000' % day, local_cluster(pg_server)) for day in range(1, 6)}
+    for day in (1, 2, 3):
+        copy_as(backup_dir, seed['file'], name[day])
+    # Two newer ones cut in their data section: pg_restore --list still reads them.
+    for day in (4, 5):
+        copy_as(backup_dir, seed['file'], name[day], size=truncated_in_data(seed['file']))
+        assert subprocess.run([os.path.join(pg_server.bindir, 'pg_restore'), '--list',
+                               os.path.join(backup_dir, name[day])], capture_output=True, check=False).returncode == 0
+    os.unlink(seed['file'])
+
+    rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--keep-min', '4', '--retention-days', '7')
+    assert rc == 0, err
+    assert backups(backup_dir) == sorted([os.path.basename(result['file']), name[1], name[2], name[3]])
+    assert sorted(result['removed']) == [name[4], name[5]]
+    assert sorted(result['unreadable']) == [name[4], name[5]]
+    assert 'unreadable backups (failed a full read): ' in err
+
+
+def test_retention_removes_nothing_while_too_few_backups_read_in_full(pg_server, tmi_db, backup_dir):
+    rc, seed, err = run_script(pg_server, tmi_db, backup_dir, '--retention-days', '0')
+    assert rc == 0, err
+    good = series_name(tmi_db, '20200101_020000', local_cluster(pg_server))
+    damaged = [series_name(tmi_db, '2020010%d_020000' % day, local_cluster(pg_server)) for day in (2, 3)]
+    copy_as(backup_dir, seed['file'], good)
+    for name in damaged:
+        copy_as(backup_dir, seed['file'], name, size=truncated_in_data(seed['file']))
+    os.unlink(seed['file'])
+    rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--keep-min', '3', '--retention-days', '7')
+    assert rc == 0, err
+    assert result['removed'] == []
+    assert sorted(result['unreadable']) == sorted(damaged)
+    assert len(backups(backup_dir)) == 4
 
 
 def test_retention_removes_only_backups_older_than_the_retention(pg_server, tmi_db, backup_dir):
     rc, seed, err = run_script(pg_server, tmi_db, backup_dir)
     assert rc == 0, err
-    copy_as(backup_dir, seed['file'], 'tmi_20200101_020000.dump')
-    copy_as(backup_dir, seed['file'], 'tmi_29990101_020000.dump')  # younger than any retention
-    copy_as(backup_dir, seed['file'], 'tmi_20201399_020000.dump')  # no such day: its age is unknown
+    cluster = local_cluster(pg_server)
+    old, young, unknown = (series_name(tmi_db, stamp, cluster)
+                           for stamp in ('20200101_020000',
+                                         '29990101_020000',  # younger than any retention
+                                         '20201399_020000'))  # no such day: its age is unknown
+    for name in (old, young, unknown):
+        copy_as(backup_dir, seed['file'], name)
     rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--keep-min', '1', '--retention-days', '7')
     assert rc == 0, err
-    assert result['removed'] == ['tmi_20200101_020000.dump']
-    assert len(backups(backup_dir)) == 4 and 'tmi_20201399_020000.dump' in backups(backup_dir)
+    assert result['removed'] == [old]
+    assert len(backups(backup_dir)) == 4 and unknown in backups(backup_dir)
+
+
+def test_retention_counts_only_the_backups_of_its_database_and_cluster(pg_server, tmi_db, backup_dir):
+    rc, seed, err = run_script(pg_server, tmi_db, backup_dir)
+    assert rc == 0, err
+    cluster = local_cluster(pg_server)
+    others = [series_name('tmi_staging', '20200101_020000', cluster),  # another database
+              series_name(tmi_db, '20200101_020000', '15-other'),  # another cluster
+              'tmi_20200101_020000.dump',  # named before the database was in the name
+              'tmi_20200101_020000_schema.sql']
+    for name in others:
+        copy_as(backup_dir, seed['file'], name)
+    ours = series_name(tmi_db, '20200102_020000', cluster)
+    copy_as(backup_dir, seed['file'], ours)
+    rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--keep-min', '1', '--retention-days', '7')
+    assert rc == 0, err
+    assert result['removed'] == [ours]
+    assert set(others) <= set(listing(backup_dir))
+
+
+@pytest.mark.parametrize('database', ['Tmi.Prod 2', 'tmi_staging', "o'brien/ü%x"])
+def test_the_file_name_carries_any_database_name_and_parses_back(pg_server, backup_dir, database):
+    db = pg_server.create_database(database)
+    try:
+        rc, result, err = run_script(pg_server, db, backup_dir, '--cluster', '15/main', '--schema-only')
+        assert rc == 0, err
+        stamp, name_db, name_cluster = re.match(BACKUP_NAME, os.path.basename(result['file'])).groups()
+        assert (decode_name(name_db), decode_name(name_cluster)) == (db, '15/main')
+        assert result['file'] == os.path.join(backup_dir, series_name(db, stamp, '15/main'))
+        assert result['schema_file'] == os.path.join(backup_dir, series_name(db, stamp, '15/main', '.schema.sql'))
+    finally:
+        pg_server.drop_database(db)
 
 
 @pytest.fixture
-def postgres_crontab():
-    """The postgres user's crontab as it was, put back after the test."""
+def cron_file():
+    """A cron file name of this test only (two runs of the suite never share one); removed at the end."""
     if not AS_ROOT:
-        pytest.skip('the role test installs a crontab for postgres and needs root')
-    before = crontab('postgres')
-    yield before
-    restore_crontab('postgres', before)
+        pytest.skip('the role test writes a file in /etc/cron.d and needs root')
+    name = 'tmi-backup-test-' + uuid.uuid4().hex[:12]
+    yield name
+    if os.path.exists(os.path.join(CRON_D, name)):
+        os.unlink(os.path.join(CRON_D, name))
 
 
-def test_role_installs_the_script_and_schedule_then_backup_playbook_runs_it(pg_server, tmi_db, open_dir,
-                                                                            postgres_crontab):
-    work = open_dir
-    role_vars = dict(
-        backup_database=tmi_db,
+def role_vars_for(pg_server, db, work, cron_file):
+    return dict(
+        backup_database=db,
         backup_port=pg_server.port,
         backup_socket_dir=pg_server.socketdir,
         backup_bindir=pg_server.bindir,
@@ -244,9 +331,19 @@ def test_role_installs_the_script_and_schedule_then_backup_playbook_runs_it(pg_s
         backup_log_file=os.path.join(work, 'log', 'backup.log'),
         backup_script_path=os.path.join(work, 'bin', 'tmi-pg-backup'),
         backup_config_path=os.path.join(work, 'etc', 'backup.conf'),
+        backup_cron_file=cron_file,
+        # The name the role looks for in the crontab of earlier versions: of this test only.
+        backup_cron_name='tmi-postgresql logical backup ' + cron_file,
         backup_cron_hour='3',
         backup_cron_minute='17',
         backup_packages=[],
+    )
+
+
+def test_role_installs_the_script_and_schedule_then_backup_playbook_runs_it(pg_server, tmi_db, open_dir, cron_file):
+    work = open_dir
+    role_vars = role_vars_for(pg_server, tmi_db, work, cron_file)
+    role_vars.update(
         # A password login over TCP through the pgpass file the role writes.
         backup_login_host='127.0.0.1',
         backup_login_user='postgres',
@@ -257,14 +354,16 @@ def test_role_installs_the_script_and_schedule_then_backup_playbook_runs_it(pg_s
     rc, report = run_playbook(ROLE_PLAYBOOK, work, role_vars, check=True)
     assert rc == 0, failed_task(report)
     assert not os.path.exists(role_vars['backup_config_path'])
+    assert not os.path.exists(os.path.join(CRON_D, cron_file))
 
     rc, report = run_playbook(ROLE_PLAYBOOK, work, role_vars)
     assert rc == 0, failed_task(report)
     assert changed_count(report) > 0
-    entry = crontab('postgres')
-    assert '#Ansible: tmi-postgresql logical backup\n' in entry
-    assert '17 3 * * * %s --config %s >/dev/null\n' % (role_vars['backup_script_path'],
-                                                       role_vars['backup_config_path']) in entry
+    entry = open(os.path.join(CRON_D, cron_file)).read()
+    assert '#Ansible: %s\n' % role_vars['backup_cron_name'] in entry
+    assert '17 3 * * * postgres %s --config %s >/dev/null\n' % (role_vars['backup_script_path'],
+                                                                role_vars['backup_config_path']) in entry
+    assert 'TMI_BACKUP_CLUSTER=15-main\n' in open(role_vars['backup_config_path']).read()
     folder = os.stat(role_vars['backup_dir'])
     assert stat.S_IMODE(folder.st_mode) == 0o700 and folder.st_uid == postgres_uid()
     assert os.access(role_vars['backup_script_path'], os.X_OK)
@@ -302,7 +401,38 @@ def test_role_installs_the_script_and_schedule_then_backup_playbook_runs_it(pg_s
     role_vars['backup_cron_state'] = 'absent'
     rc, report = run_playbook(ROLE_PLAYBOOK, work, role_vars)
     assert rc == 0, failed_task(report)
-    assert 'tmi-postgresql logical backup' not in (crontab('postgres') or '')
+    assert not os.path.exists(os.path.join(CRON_D, cron_file))
+
+
+@pytest.fixture
+def os_user():
+    """An operating system user of this test only, with its own crontab; removed at the end."""
+    if not AS_ROOT:
+        pytest.skip('creating a user needs root')
+    name = 'tmibk' + uuid.uuid4().hex[:8]
+    subprocess.run(['useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(['crontab', '-r', '-u', name], capture_output=True, check=False)
+        subprocess.run(['userdel', name], check=True)
+
+
+def test_the_role_moves_the_entry_of_earlier_versions_out_of_the_users_crontab(pg_server, tmi_db, open_dir,
+                                                                               cron_file, os_user):
+    role_vars = role_vars_for(pg_server, tmi_db, open_dir, cron_file)
+    role_vars['backup_os_user'] = os_user
+    other_job = '# a job of its own\n5 4 * * * /bin/true\n'
+    legacy = '#Ansible: %s\n0 2 * * * %s --config %s >/dev/null\n' % (
+        role_vars['backup_cron_name'], role_vars['backup_script_path'], role_vars['backup_config_path'])
+    restore_crontab(os_user, other_job + legacy)
+    os.makedirs(os.path.join(open_dir, 'bin'))
+
+    rc, report = run_playbook(ROLE_PLAYBOOK, open_dir, role_vars)
+    assert rc == 0, failed_task(report)
+    assert crontab(os_user) == other_job
+    with open(os.path.join(CRON_D, cron_file)) as f:
+        assert ' %s %s --config ' % (os_user, role_vars['backup_script_path']) in f.read()
 
 
 def test_backup_playbook_fails_when_the_backup_fails(pg_server, backup_dir, tmp_path):
@@ -339,3 +469,74 @@ def test_the_script_refuses_to_run_as_root(pg_server, tmi_db, backup_dir):
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 2 and 'run it as the backup user' in proc.stderr
     assert listing(backup_dir) == []
+
+
+# Each option with a value out of its range; the run must stop before it touches the folder.
+@pytest.mark.parametrize('option,value', [
+    ('--port', '0'), ('--port', '65536'), ('--port', '5432x'),
+    ('--compress', '10'), ('--compress', '-1'),
+    ('--keep-min', '0'), ('--keep-min', '101'),
+    ('--lock-wait', '86401'), ('--lock-wait', '99999999999999999999999'),
+    ('--retention-days', '36501'),
+])
+def test_numeric_options_out_of_range_are_refused(pg_server, tmi_db, backup_dir, option, value):
+    rc, result, err = run_script(pg_server, tmi_db, backup_dir, option, value)
+    assert rc == 2 and result is None
+    assert re.search(r'%s \(TMI_BACKUP_\w+\) must be a whole number from \d+ to \d+, not \'%s\'$'
+                     % (option, re.escape(value)), err.strip())
+    assert listing(backup_dir) == []
+
+
+def test_a_connect_timeout_of_zero_would_wait_forever_and_is_refused(pg_server, tmi_db, backup_dir):
+    proc = subprocess.run(script_argv(pg_server, tmi_db, backup_dir), env=dict(os.environ, PGCONNECT_TIMEOUT='0'),
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and 'PGCONNECT_TIMEOUT (PGCONNECT_TIMEOUT) must be a whole number from 1' in proc.stderr
+
+
+def test_a_leading_zero_is_decimal(pg_server, tmi_db, backup_dir):
+    rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--compress', '09', '--retention-days', '010')
+    assert rc == 0, err
+
+
+def test_a_retention_that_overflows_bash_arithmetic_cannot_remove_young_backups(pg_server, tmi_db, backup_dir):
+    rc, seed, err = run_script(pg_server, tmi_db, backup_dir)
+    assert rc == 0, err
+    # 213503982334601 * 86400 wraps to -25216 in 64 bits: the cut-off would be 7 hours in the future.
+    rc, result, err = run_script(pg_server, tmi_db, backup_dir, '--keep-min', '1',
+                                 '--retention-days', '213503982334601')
+    assert rc == 2, err
+    assert '--retention-days (TMI_BACKUP_RETENTION_DAYS) must be a whole number from 0 to 36500' in err
+    assert backups(backup_dir) == [os.path.basename(seed['file'])]
+
+
+@pytest.fixture
+def small_backup_disk(open_dir):
+    """A 1 MB file system (tmpfs) as the backup folder, owned by postgres; unmounted at the end."""
+    if not AS_ROOT:
+        pytest.skip('mounting a small file system needs root')
+    path = os.path.join(open_dir, 'small-disk')
+    os.mkdir(path)
+    subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmi-backup-test', path], check=True)
+    try:
+        shutil.chown(path, 'postgres', 'postgres')
+        yield path
+    finally:
+        subprocess.run(['umount', path], check=True)
+
+
+def test_a_full_backup_disk_reports_no_space_left_and_keeps_older_backups(pg_server, tmi_db, backup_dir,
+                                                                          small_backup_disk):
+    rc, seed, err = run_script(pg_server, tmi_db, backup_dir)
+    assert rc == 0, err
+    older = copy_as(small_backup_disk, seed['file'], series_name(tmi_db, '20200101_020000', local_cluster(pg_server)))
+    # About 3 MB of random hex, which compresses to about half: more than the disk holds.
+    pg_server.query(tmi_db, 'CREATE TABLE filler AS SELECT g, md5(random()::text) || md5(random()::text) AS x '
+                            'FROM generate_series(1, 45000) g')
+
+    rc, result, err = run_script(pg_server, tmi_db, small_backup_disk, '--keep-min', '1')
+    assert rc == 1
+    assert result['status'] == 'failed' and result['step'] == 'pg_dump'
+    assert 'No space left on device' in result['error']
+    assert 'writing %s/.' % small_backup_disk in result['error'] and '.dump.partial' in result['error']
+    assert 'No space left on device' in err
+    assert listing(small_backup_disk) == sorted(['.tmi-pg-backup.lock', os.path.basename(older)])

@@ -14,9 +14,11 @@ from backup_helpers import (
     databases_like,
     failed_task,
     load_tmi,
+    local_cluster,
     row_counts,
     run_playbook,
     run_script,
+    series_name,
     task_result,
 )
 
@@ -89,7 +91,8 @@ def test_a_damaged_backup_stops_the_play_before_any_database_is_made(pg_server, 
                                                                      tmp_path, keep):
     size = os.path.getsize(backup)
     # A newer file than the good one, cut in its data section or in its table of contents.
-    damaged = copy_as(backup_dir, backup, 'tmi_29990101_000000.dump', size=size - 40 if keep == 'all_but_the_end' else 100)
+    damaged = copy_as(backup_dir, backup, series_name(live, '29990101_000000', local_cluster(pg_server)),
+                      size=size - 40 if keep == 'all_but_the_end' else 100)
     before = databases_like(pg_server, '')
     rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path))
     assert rc != 0 and result is None
@@ -130,7 +133,8 @@ def test_restore_into_a_new_database_validates_and_row_counts_match(pg_server, l
 
 def test_a_named_backup_is_restored_and_differences_are_reported(pg_server, live, roles, backup, backup_dir,
                                                                  tmp_path):
-    copy_as(backup_dir, backup, 'tmi_29990101_000000.dump', size=100)  # the newest is damaged: not used
+    # The newest is damaged: not used.
+    copy_as(backup_dir, backup, series_name(live, '29990101_000000', local_cluster(pg_server)), size=100)
     pg_server.query(live, "INSERT INTO users (email, name) VALUES ('late@example.org', 'Late')")
     rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
                                     dr_restore_file=os.path.basename(backup),
@@ -250,3 +254,91 @@ def test_check_mode_verifies_the_file_and_touches_nothing(pg_server, live, roles
     assert task_result(report, 'Read every byte of the backup (a truncated data section fails here).')['rc'] == 0
     assert databases_like(pg_server, '') == before
     assert not os.path.exists(report_path)
+
+
+@pytest.fixture
+def other_db(pg_server):
+    """Another database with TMI's schema and fewer rows, as backup.yml's database override backs it up."""
+    db = pg_server.create_database('tmi_other')
+    load_tmi(pg_server, db, users=3)
+    yield db
+    pg_server.drop_database(db)
+
+
+def test_a_newer_backup_of_another_database_in_the_folder_is_never_restored(pg_server, live, roles, backup,
+                                                                            backup_dir, other_db, tmp_path):
+    counts = row_counts(pg_server, live)
+    rc, other, err = run_script(pg_server, other_db, backup_dir)
+    assert rc == 0, err
+    assert os.path.basename(other['file']) > os.path.basename(backup)
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), dr_restore_swap=True,
+                                    dr_restore_definition=DEFINITION)
+    assert rc == 0, failed_task(report)
+    assert result['file'] == backup and result['archive_database'] == live
+    assert row_counts(pg_server, live) == counts
+
+
+def legacy_name(stamp):
+    return 'tmi_%s.dump' % stamp
+
+
+def test_a_backup_named_before_the_database_was_in_the_name_is_still_restored(pg_server, live, roles, backup,
+                                                                              backup_dir, tmp_path):
+    os.rename(backup, os.path.join(backup_dir, legacy_name('20261124_020000')))
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
+                                    dr_restore_definition=DEFINITION)
+    assert rc == 0, failed_task(report)
+    assert result['file'] == os.path.join(backup_dir, legacy_name('20261124_020000'))
+    assert result['archive_database'] == live and result['row_counts_match'] is True
+
+
+@pytest.mark.parametrize('how', ['newest_old_style_name', 'named'])
+def test_another_databases_backup_stops_the_play_before_any_database_is_made(pg_server, live, roles, backup,
+                                                                             backup_dir, other_db, tmp_path, how):
+    rc, other, err = run_script(pg_server, other_db, backup_dir)
+    assert rc == 0, err
+    # Named as before the database was in the name: nothing but its table of contents says whose it is.
+    os.rename(backup, os.path.join(backup_dir, legacy_name('20261124_020000')))
+    wrong = os.path.join(backup_dir, legacy_name('20261125_020000'))
+    os.rename(other['file'], wrong)
+    before = databases_like(pg_server, '')
+    extra = dict(dr_restore_file=os.path.basename(wrong)) if how == 'named' else {}
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), dr_restore_swap=True,
+                                    **extra)
+    assert rc != 0 and result is None
+    name, failure = failed_task(report)
+    assert name == 'Fail when the backup is of another database.'
+    assert "%s is a backup of database '%s'" % (wrong, other_db) in failure['msg']
+    assert "not of '%s'. Nothing was changed." % live in failure['msg']
+    assert databases_like(pg_server, '') == before
+
+
+def test_another_databases_backup_is_restored_only_when_asked_for(pg_server, live, roles, backup_dir, other_db,
+                                                                  tmp_path):
+    rc, other, err = run_script(pg_server, other_db, backup_dir)
+    assert rc == 0, err
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
+                                    dr_restore_source_database=other_db, dr_restore_definition=DEFINITION)
+    assert rc == 0, failed_task(report)
+    assert result['file'] == other['file'] and result['archive_database'] == other_db
+    assert row_counts(pg_server, result['restored_database']) == row_counts(pg_server, other_db)
+
+
+def test_no_backup_of_the_database_or_cluster_is_a_clear_error(pg_server, live, roles, backup, backup_dir,
+                                                               tmp_path):
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), dr_restore_cluster='15-main')
+    assert rc != 0
+    name, failure = failed_task(report)
+    assert name == 'Fail when there is no backup.'
+    assert 'No backup of database %s (cluster 15-main) in %s' % (live, backup_dir) in failure['msg']
+
+
+@pytest.mark.parametrize('variable,value', [('dr_restore_port', 0), ('dr_restore_port', 70000),
+                                            ('dr_restore_jobs', 0), ('dr_restore_jobs', 'many'),
+                                            ('dr_restore_swap_retries', 1000)])
+def test_numeric_settings_out_of_range_are_refused(pg_server, live, roles, backup_dir, tmp_path, variable, value):
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), **{variable: value})
+    assert rc != 0
+    name, failure = failed_task(report)
+    assert name == 'Check the numeric settings.'
+    assert "%s must be a whole number from" % variable in str(failure)

@@ -114,6 +114,6 @@ def test_site_checks_every_role_before_the_first_one_runs(tmp_path):
     name, result = failed_task(report)
     assert rc != 0
     assert is_check(name), (name, result)
-    assert result['msg'] == 'backup_keep_min is 0: allowed: a whole number, 1 to 10000. Nothing was changed.'
+    assert result['msg'] == 'backup_keep_min is 0: allowed: a whole number, 1 to 100. Nothing was changed.'
     ran = [task['task']['name'] for play in report['plays'] for task in play['tasks']]
     assert not [task for task in ran if task != 'Gathering Facts' and not is_check(task)], ran

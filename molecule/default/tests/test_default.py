@@ -273,9 +273,10 @@ def test_cluster_is_managed_by_the_host_s_service_manager(host):
 # -- backups and WAL archiving ---------------------------------------------------
 
 def test_logical_backup_is_scheduled_in_a_private_folder(host):
-    crontab = host.check_output('crontab -l -u postgres')
-    assert '#Ansible: tmi-postgresql logical backup' in crontab
-    assert '0 2 * * * /usr/local/sbin/tmi-pg-backup --config /etc/tmi-postgresql/backup.conf' in crontab
+    cron = host.file('/etc/cron.d/tmi-postgresql-backup').content_string
+    assert '#Ansible: tmi-postgresql logical backup' in cron
+    assert '0 2 * * * postgres /usr/local/sbin/tmi-pg-backup --config /etc/tmi-postgresql/backup.conf' in cron
+    assert 'tmi-pg-backup' not in host.run('crontab -l -u postgres').stdout
     folder = host.file('/var/backups/tmi-postgresql')
     assert (folder.user, folder.mode) == ('postgres', 0o700)
 

@@ -196,7 +196,7 @@ def test_backups_while_tmi_writes(primary, primary_env, drill):
     drill['logical_started'] = utc_now()
     run_playbook('backup.yml', 'tmi-dr-primary')
     drill['logical_ended'] = utc_now()
-    dumps = sorted(f for f in primary.file(LOGICAL_DIR).listdir() if re.match(r'^tmi_\d{8}_\d{6}\.dump$', f))
+    dumps = sorted(f for f in primary.file(LOGICAL_DIR).listdir() if re.match(r'^tmi_\d{8}_\d{6}\.tmi\.15-main\.dump$', f))
     assert len(dumps) == 1, dumps
     drill['logical_file'] = dumps[-1]
 
@@ -305,7 +305,7 @@ def test_rebuild_on_a_new_host_after_losing_the_primary(primary, primary_env, dr
 
 def test_logical_rebuild_is_refused_while_the_repository_holds_the_stanza(drill, tmp_path):
     rebuilt = container('tmi-dr-rebuild')
-    dump = sorted(f for f in rebuilt.file(LOGICAL_DIR).listdir() if re.match(r'^tmi_\d{8}_\d{6}\.dump$', f))[0]
+    dump = sorted(f for f in rebuilt.file(LOGICAL_DIR).listdir() if re.match(r'^tmi_\d{8}_\d{6}\.tmi\.15-main\.dump$', f))[0]
     # Under another name, so that the copy to the host is a new file there.
     drill['controller_dump'] = str(tmp_path.parent / ('offsite-' + dump))
     subprocess.run(['docker', 'cp', 'tmi-dr-rebuild:%s/%s' % (LOGICAL_DIR, dump), drill['controller_dump']],

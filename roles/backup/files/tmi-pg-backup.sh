@@ -3,11 +3,18 @@
 #
 # tmi-pg-backup: one verified logical backup of TMI's database.
 #
-# pg_dump -Fc writes BACKUP_DIR/.PREFIX_YYYYmmdd_HHMMSS.dump.partial; the file
-# is read back (pg_restore --list, then a full read that catches a truncated
-# data section) and only then renamed to PREFIX_YYYYmmdd_HHMMSS.dump (UTC).
-# Retention runs after a successful backup only, and always keeps the newest
-# KEEP_MIN backups that pass pg_restore --list, however old they are.
+# pg_dump -Fc writes BACKUP_DIR/.NAME.dump.partial; the file is read back
+# (pg_restore --list, then a full read that catches a truncated data section)
+# and only then renamed to NAME.dump, where NAME is
+#   PREFIX_YYYYmmdd_HHMMSS.DATABASE.CLUSTER   (UTC time)
+# DATABASE and CLUSTER are encoded: a-z, 0-9, '_' and '-' stay, every other
+# byte becomes %XX (so '.' never occurs in them and the name parses back).
+# Retention runs after a successful backup only, counts the backups of this
+# database and cluster only, and always keeps the newest KEEP_MIN backups
+# that pass a full read, however old they are: while fewer than KEEP_MIN
+# pass, it removes nothing. Files named PREFIX_YYYYmmdd_HHMMSS.dump (before
+# the database was in the name) belong to no series: never counted, never
+# removed.
 # A lock (flock) keeps two runs from ever writing at the same time.
 # One log line per run: syslog (logger), optionally a file, and stdout on
 # success or stderr on failure.
@@ -32,6 +39,7 @@ TMI_BACKUP_CONFIG=${TMI_BACKUP_CONFIG:-/etc/tmi-postgresql/backup.conf}
 TMI_BACKUP_DIR=/var/backups/tmi-postgresql
 TMI_BACKUP_PREFIX=tmi
 TMI_BACKUP_DATABASE=tmi
+TMI_BACKUP_CLUSTER=
 TMI_BACKUP_HOST=/var/run/postgresql
 TMI_BACKUP_PORT=5432
 TMI_BACKUP_USER=
@@ -50,31 +58,45 @@ OUTPUT_JSON=false
 STARTED_US=${EPOCHREALTIME/./}
 TEMP_FILES=()
 CHILD_PID=
-ERR_FILE=/dev/null
+ERR_TEXT=
 STEP=start
+SERIES_DB=
+SERIES_CLUSTER=
 RESULT_FILE=
 RESULT_SCHEMA_FILE=
 RESULT_SIZE=0
 RESULT_REMOVED=()
+RESULT_UNREADABLE=()
+
+# Ranges of the numeric settings: variable, option, lowest, highest.
+readonly NUMBERS=(
+    "TMI_BACKUP_PORT --port 1 65535"
+    "TMI_BACKUP_COMPRESS --compress 0 9"
+    "TMI_BACKUP_RETENTION_DAYS --retention-days 0 36500"
+    "TMI_BACKUP_KEEP_MIN --keep-min 1 100"
+    "TMI_BACKUP_LOCK_WAIT --lock-wait 0 86400"
+    "PGCONNECT_TIMEOUT PGCONNECT_TIMEOUT 1 3600"
+)
 
 usage() {
     cat <<EOF
 Usage: $PROG [options]
   --config FILE          settings file to read first (default $TMI_BACKUP_CONFIG; "" = none)
   --backup-dir DIR       folder of the backups
-  --prefix NAME          file name prefix (files are PREFIX_YYYYmmdd_HHMMSS.dump)
+  --prefix NAME          file name prefix (files are PREFIX_YYYYmmdd_HHMMSS.DATABASE.CLUSTER.dump)
   --database NAME        database to dump
+  --cluster LABEL        cluster label in the file names (default HOST-PORT, local-PORT for a socket)
   --host HOST_OR_DIR     host name or socket folder
-  --port PORT            server port
+  --port 1-65535         server port
   --user NAME            login role (default: the operating system user, by peer)
   --pgpass FILE          pgpass file for password logins (mode 0600)
   --bindir DIR           folder of pg_dump and pg_restore
   --compress 0-9         compression level of the custom format
   --verify full|list     read the whole file back, or only its table of contents
-  --schema-only          also write PREFIX_YYYYmmdd_HHMMSS_schema.sql
-  --retention-days N     remove backups older than N days (0 = never)
-  --keep-min N           always keep the newest N good backups
-  --lock-wait SECONDS    wait that long for a running backup (0 = do not wait)
+  --schema-only          also write PREFIX_YYYYmmdd_HHMMSS.DATABASE.CLUSTER.schema.sql
+  --retention-days 0-36500  remove backups older than N days (0 = never)
+  --keep-min 1-100       always keep the newest N backups that pass a full read
+  --lock-wait 0-86400    seconds to wait for a running backup (0 = do not wait)
   --log-file FILE        also append the log line to FILE
   --no-syslog            do not send the log line to syslog
   --json                 print the result as one JSON object on stdout
@@ -115,15 +137,22 @@ json_string() {
     printf '"%s"' "$s"
 }
 
-print_json() {
-    local status=$1 error=$2 removed="" name
-    for name in "${RESULT_REMOVED[@]}"; do
-        removed+="${removed:+,}$(json_string "$name")"
+json_list() {
+    local list="" item
+    for item in "$@"; do
+        list+="${list:+,}$(json_string "$item")"
     done
-    printf '{"status":%s,"database":%s,"file":%s,"schema_file":%s,"size_bytes":%d,"duration_seconds":%s,' \
-        "$(json_string "$status")" "$(json_string "$TMI_BACKUP_DATABASE")" "$(json_string "$RESULT_FILE")" \
-        "$(json_string "$RESULT_SCHEMA_FILE")" "$RESULT_SIZE" "$(elapsed_seconds)"
-    printf '"removed":[%s],"step":%s,"error":%s}\n' "$removed" "$(json_string "$STEP")" "$(json_string "$error")"
+    printf '%s' "$list"
+}
+
+print_json() {
+    local status=$1 error=$2 removed
+    removed=$(json_list "${RESULT_REMOVED[@]}")
+    printf '{"status":%s,"database":%s,"cluster":%s,"file":%s,"schema_file":%s,"size_bytes":%d,' \
+        "$(json_string "$status")" "$(json_string "$TMI_BACKUP_DATABASE")" "$(json_string "$TMI_BACKUP_CLUSTER")" \
+        "$(json_string "$RESULT_FILE")" "$(json_string "$RESULT_SCHEMA_FILE")" "$RESULT_SIZE"
+    printf '"duration_seconds":%s,"removed":[%s],"unreadable":[%s],"step":%s,"error":%s}\n' "$(elapsed_seconds)" \
+        "$removed" "$(json_list "${RESULT_UNREADABLE[@]}")" "$(json_string "$STEP")" "$(json_string "$error")"
 }
 
 fail() {
@@ -181,6 +210,7 @@ parse_options() {
             --backup-dir) need_value "$@"; TMI_BACKUP_DIR=$2; shift ;;
             --prefix) need_value "$@"; TMI_BACKUP_PREFIX=$2; shift ;;
             --database) need_value "$@"; TMI_BACKUP_DATABASE=$2; shift ;;
+            --cluster) need_value "$@"; TMI_BACKUP_CLUSTER=$2; shift ;;
             --host) need_value "$@"; TMI_BACKUP_HOST=$2; shift ;;
             --port) need_value "$@"; TMI_BACKUP_PORT=$2; shift ;;
             --user) need_value "$@"; TMI_BACKUP_USER=$2; shift ;;
@@ -202,32 +232,76 @@ parse_options() {
     done
 }
 
-check_settings() {
-    local n
-    for n in TMI_BACKUP_PORT TMI_BACKUP_COMPRESS TMI_BACKUP_RETENTION_DAYS TMI_BACKUP_KEEP_MIN TMI_BACKUP_LOCK_WAIT; do
-        if [[ ! ${!n} =~ ^[0-9]+$ ]]; then
-            echo "$PROG: $n must be a whole number, not '${!n}'" >&2
-            exit "$EXIT_USAGE"
-        fi
-    done
-    if ((TMI_BACKUP_KEEP_MIN < 1)); then
-        echo "$PROG: --keep-min must be at least 1" >&2
-        exit "$EXIT_USAGE"
+usage_error() {
+    echo "$PROG: $1" >&2
+    exit "$EXIT_USAGE"
+}
+
+# A whole number within its range, read as decimal (a leading 0 is not
+# octal); at most 18 digits, so bash arithmetic cannot overflow on it.
+check_number() {
+    local var=$1 option=$2 min=$3 max=$4
+    local value=${!var}
+    if [[ ! $value =~ ^[0-9]{1,18}$ ]] || ((10#$value < min || 10#$value > max)); then
+        usage_error "$option ($var) must be a whole number from $min to $max, not '$value'"
     fi
-    if [[ ! $TMI_BACKUP_PREFIX =~ ^[A-Za-z0-9_.-]+$ ]]; then
-        echo "$PROG: --prefix may hold letters, digits, '_', '.' and '-' only" >&2
-        exit "$EXIT_USAGE"
+    printf -v "$var" '%d' "$((10#$value))"
+}
+
+# File-name-safe form of a database name or cluster label: a-z, 0-9, '_' and
+# '-' stay, every other byte (capitals too, for case-insensitive file
+# systems) becomes %XX. No '.', so the parts of a name never run together.
+encode_name() {
+    local LC_ALL=C
+    local s=$1 out="" c i hex
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case $c in
+            [a-z0-9_-]) out+=$c ;;
+            *)
+                printf -v hex '%%%02X' "'$c"
+                out+=$hex
+                ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+
+check_settings() {
+    local spec
+    PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-30}
+    for spec in "${NUMBERS[@]}"; do
+        # shellcheck disable=SC2086 # the spec is four words
+        check_number $spec
+    done
+    if [[ ! $TMI_BACKUP_PREFIX =~ ^[A-Za-z0-9_.-]{1,32}$ ]]; then
+        usage_error "--prefix may hold up to 32 letters, digits, '_', '.' and '-' only"
+    fi
+    [[ -n $TMI_BACKUP_DATABASE ]] || usage_error "--database must not be empty"
+    if [[ -z $TMI_BACKUP_CLUSTER ]]; then
+        if [[ $TMI_BACKUP_HOST == /* || -z $TMI_BACKUP_HOST ]]; then
+            TMI_BACKUP_CLUSTER=local-$TMI_BACKUP_PORT
+        else
+            TMI_BACKUP_CLUSTER=$TMI_BACKUP_HOST-$TMI_BACKUP_PORT
+        fi
+    fi
+    SERIES_DB=$(encode_name "$TMI_BACKUP_DATABASE")
+    SERIES_CLUSTER=$(encode_name "$TMI_BACKUP_CLUSTER")
+    # The longest file is .NAME.schema.sql.partial; a file name has 255 bytes.
+    local longest=$((${#TMI_BACKUP_PREFIX} + 17 + ${#SERIES_DB} + 1 + ${#SERIES_CLUSTER} + 20))
+    if ((longest > 255)); then
+        usage_error "the file names of database '$TMI_BACKUP_DATABASE' and cluster '$TMI_BACKUP_CLUSTER' would be $longest bytes long (255 at most): use a shorter --cluster or --prefix"
     fi
     case $TMI_BACKUP_VERIFY in
         full | list) ;;
-        *) echo "$PROG: --verify must be full or list" >&2; exit "$EXIT_USAGE" ;;
+        *) usage_error "--verify must be full or list" ;;
     esac
 }
 
 # libpq reads these; nothing secret is on a command line.
 export_connection() {
     export PGHOST=$TMI_BACKUP_HOST PGPORT=$TMI_BACKUP_PORT PGDATABASE=$TMI_BACKUP_DATABASE
-    export PGAPPNAME=$PROG PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-30}
+    export PGAPPNAME=$PROG PGCONNECT_TIMEOUT
     if [[ -n $TMI_BACKUP_USER ]]; then
         export PGUSER=$TMI_BACKUP_USER
     fi
@@ -253,12 +327,17 @@ remove_stale_partials() {
     find "$TMI_BACKUP_DIR" -maxdepth 1 -type f -name ".${TMI_BACKUP_PREFIX}_*.partial" -delete
 }
 
+# NAME of a backup of this database and cluster taken at STAMP.
+series_name() {
+    printf '%s_%s.%s.%s' "$TMI_BACKUP_PREFIX" "$1" "$SERIES_DB" "$SERIES_CLUSTER"
+}
+
 # A name not taken yet: two runs in one second must not share a file.
 choose_stamp() {
     local stamp
     while :; do
         stamp=$(date -u +%Y%m%d_%H%M%S)
-        if [[ ! -e $TMI_BACKUP_DIR/${TMI_BACKUP_PREFIX}_$stamp.dump ]]; then
+        if [[ ! -e $TMI_BACKUP_DIR/$(series_name "$stamp").dump ]]; then
             printf '%s' "$stamp"
             return
         fi
@@ -267,39 +346,65 @@ choose_stamp() {
 }
 
 # Runs a command in the background and waits for it, so that a signal ends
-# the run at once (the trap stops the command) instead of after it.
-run_step() {
-    local rc=0
-    "$@" >/dev/null 2>"$ERR_FILE" &
+# the run at once (the trap stops the command) instead of after it. Its
+# stderr goes through a pipe into memory (tail keeps the last 2000 bytes),
+# never to a file: on a full backup disk the reason would be lost.
+# Returns the command's exit status; its stderr is in ERR_TEXT.
+run_captured() {
+    local rc=0 rfd wfd tail_pid tail_r tail_w
+    coproc ERR_TAIL { tail -c 2000; }
+    tail_pid=$ERR_TAIL_PID tail_r=${ERR_TAIL[0]} tail_w=${ERR_TAIL[1]}
+    # Copies: bash closes the coproc's own descriptors when it reaps it.
+    exec {rfd}<&"$tail_r" {wfd}>&"$tail_w" {tail_r}<&- {tail_w}>&-
+    "$@" >/dev/null 2>&"$wfd" {wfd}>&- {rfd}<&- &
     CHILD_PID=$!
+    exec {wfd}>&-
     wait "$CHILD_PID" || rc=$?
     CHILD_PID=
-    if ((rc != 0)); then
-        fail "$EXIT_FAILED" "$(tail -n 3 -- "$ERR_FILE" | tr '\n' ' ')"
+    ERR_TEXT=
+    IFS= read -r -d '' -u "$rfd" ERR_TEXT || true
+    exec {rfd}<&-
+    wait "$tail_pid" 2>/dev/null || true
+    return "$rc"
+}
+
+# run_captured, and a failed run with the command's last lines and, when it
+# wrote a file, which file on which folder.
+run_step() {
+    local writes=$1
+    shift
+    if ! run_captured "$@"; then
+        local message
+        message=$(printf '%s' "$ERR_TEXT" | tail -n 3 | tr '\n' ' ')
+        message=${message% }
+        if [[ -n $writes ]]; then
+            message+=" (writing $writes; free in $TMI_BACKUP_DIR: $(df -Ph -- "$TMI_BACKUP_DIR" 2>/dev/null | awk 'NR == 2 {print $4}'))"
+        fi
+        fail "$EXIT_FAILED" "$message"
     fi
 }
 
 dump_database() {
     local partial=$1
     STEP=pg_dump
-    run_step "$TMI_BACKUP_BINDIR/pg_dump" --format=custom --compress="$TMI_BACKUP_COMPRESS" \
+    run_step "$partial" "$TMI_BACKUP_BINDIR/pg_dump" --format=custom --compress="$TMI_BACKUP_COMPRESS" \
         --file="$partial" --dbname="$TMI_BACKUP_DATABASE"
 }
 
 verify_dump() {
     local partial=$1
     STEP=verify_list
-    run_step "$TMI_BACKUP_BINDIR/pg_restore" --list "$partial"
+    run_step "" "$TMI_BACKUP_BINDIR/pg_restore" --list "$partial"
     if [[ $TMI_BACKUP_VERIFY == full ]]; then
         STEP=verify_full
-        run_step "$TMI_BACKUP_BINDIR/pg_restore" --file=/dev/null "$partial"
+        run_step "" "$TMI_BACKUP_BINDIR/pg_restore" --file=/dev/null "$partial"
     fi
 }
 
 dump_schema() {
     local partial=$1
     STEP=schema_dump
-    run_step "$TMI_BACKUP_BINDIR/pg_dump" --schema-only --file="$partial" --dbname="$TMI_BACKUP_DATABASE"
+    run_step "$partial" "$TMI_BACKUP_BINDIR/pg_dump" --schema-only --file="$partial" --dbname="$TMI_BACKUP_DATABASE"
     STEP=verify_schema
     if ! grep -q '^-- PostgreSQL database dump complete' "$partial"; then
         fail "$EXIT_FAILED" "the schema dump is incomplete"
@@ -316,12 +421,10 @@ publish() {
 }
 
 make_backup() {
-    local stamp partial final
-    stamp=$(choose_stamp)
-    final=$TMI_BACKUP_DIR/${TMI_BACKUP_PREFIX}_$stamp.dump
-    partial=$TMI_BACKUP_DIR/.${TMI_BACKUP_PREFIX}_$stamp.dump.partial
-    local schema_final=$TMI_BACKUP_DIR/${TMI_BACKUP_PREFIX}_${stamp}_schema.sql
-    local schema_partial=$TMI_BACKUP_DIR/.${TMI_BACKUP_PREFIX}_${stamp}_schema.sql.partial
+    local name
+    name=$(series_name "$(choose_stamp)")
+    local final=$TMI_BACKUP_DIR/$name.dump partial=$TMI_BACKUP_DIR/.$name.dump.partial
+    local schema_final=$TMI_BACKUP_DIR/$name.schema.sql schema_partial=$TMI_BACKUP_DIR/.$name.schema.sql.partial
     TEMP_FILES+=("$partial" "$schema_partial")
     dump_database "$partial"
     verify_dump "$partial"
@@ -345,41 +448,60 @@ stamp_epoch() {
     date -u -d "${s:0:4}-${s:4:2}-${s:6:2} ${s:9:2}:${s:11:2}:${s:13:2}" +%s
 }
 
-# Backups of this prefix, newest first (the UTC stamp in the name sorts).
+# Backups of this database and cluster, newest first (the UTC stamp in the
+# name sorts). Other databases' and clusters' files and the files named
+# before the database was in the name do not match.
 list_backups() {
     local suffix=$1
     find "$TMI_BACKUP_DIR" -maxdepth 1 -type f -regextype posix-extended \
-        -regex ".*/${TMI_BACKUP_PREFIX//./\\.}_[0-9]{8}_[0-9]{6}${suffix//./\\.}" -printf '%f\n' | sort -r
+        -regex ".*/${TMI_BACKUP_PREFIX//./\\.}_[0-9]{8}_[0-9]{6}\\.$SERIES_DB\\.$SERIES_CLUSTER${suffix//./\\.}" \
+        -printf '%f\n' | sort -r
 }
 
+# The same full read as before a new file is published. The file this run
+# has just read in full is not read again.
 is_good_dump() {
-    "$TMI_BACKUP_BINDIR/pg_restore" --list "$TMI_BACKUP_DIR/$1" >/dev/null 2>&1
+    local path=$TMI_BACKUP_DIR/$1
+    if [[ $path == "$RESULT_FILE" && $TMI_BACKUP_VERIFY == full ]]; then
+        return 0
+    fi
+    run_captured "$TMI_BACKUP_BINDIR/pg_restore" --file=/dev/null "$path"
 }
 
 is_good_schema() {
     grep -q '^-- PostgreSQL database dump complete' "$TMI_BACKUP_DIR/$1"
 }
 
-# Keep the newest KEEP_MIN good files and everything younger than the
-# retention; remove the rest.
+# Keep the newest KEEP_MIN files that pass GOOD_CHECK and every file younger
+# than the retention; remove the rest, but only when KEEP_MIN files passed.
 prune() {
-    local suffix=$1 good_check=$2 cutoff name stamp epoch kept_good=0
-    cutoff=$(($(date -u +%s) - TMI_BACKUP_RETENTION_DAYS * 86400))
-    while IFS= read -r name; do
-        [[ -n $name ]] || continue
-        stamp=${name#"${TMI_BACKUP_PREFIX}"_}
-        stamp=${stamp:0:15}
-        if ((kept_good < TMI_BACKUP_KEEP_MIN)) && "$good_check" "$name"; then
-            kept_good=$((kept_good + 1))
-            continue
+    local suffix=$1 good_check=$2 cutoff name epoch verified=0
+    local -a names=()
+    local -A kept=()
+    mapfile -t names < <(list_backups "$suffix")
+    for name in "${names[@]}"; do
+        ((verified < TMI_BACKUP_KEEP_MIN)) || break
+        if "$good_check" "$name"; then
+            kept[$name]=1
+            verified=$((verified + 1))
+        else
+            RESULT_UNREADABLE+=("$name")
         fi
+    done
+    if ((verified < TMI_BACKUP_KEEP_MIN)); then
+        return
+    fi
+    # Both numbers are checked, so the cut-off is never in the future.
+    cutoff=$(($(date -u +%s) - TMI_BACKUP_RETENTION_DAYS * 86400))
+    for name in "${names[@]}"; do
+        [[ -z ${kept[$name]:-} ]] || continue
         # A name whose time cannot be read is kept: only age removes a file.
-        if ! epoch=$(stamp_epoch "$stamp" 2>/dev/null) || ((epoch >= cutoff)); then
+        if ! epoch=$(stamp_epoch "${name:${#TMI_BACKUP_PREFIX}+1:15}" 2>/dev/null) || ((epoch >= cutoff)); then
             continue
         fi
         rm -f -- "${TMI_BACKUP_DIR:?}/$name" || fail "$EXIT_FAILED" "cannot remove $name"
         RESULT_REMOVED+=("$name")
-    done < <(list_backups "$suffix")
+    done
 }
 
 apply_retention() {
@@ -388,7 +510,10 @@ apply_retention() {
         return
     fi
     prune .dump is_good_dump
-    prune _schema.sql is_good_schema
+    prune .schema.sql is_good_schema
+    if ((${#RESULT_UNREADABLE[@]})); then
+        log_line warning "database=$TMI_BACKUP_DATABASE unreadable backups (failed a full read): ${RESULT_UNREADABLE[*]}"
+    fi
 }
 
 # Files and the lock made by root would be out of reach of the postgres cron run.
@@ -412,9 +537,6 @@ main() {
     take_lock
     remove_stale_partials
     STEP=start
-    ERR_FILE=$(mktemp "$TMI_BACKUP_DIR/.${TMI_BACKUP_PREFIX}_stderr.XXXXXX.partial") ||
-        fail "$EXIT_FAILED" "cannot create a file in $TMI_BACKUP_DIR"
-    TEMP_FILES+=("$ERR_FILE")
     make_backup
     apply_retention
     STEP=finished
