@@ -340,5 +340,5 @@ def test_numeric_settings_out_of_range_are_refused(pg_server, live, roles, backu
     rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path), **{variable: value})
     assert rc != 0
     name, failure = failed_task(report)
-    assert name == 'Check the numeric settings.'
-    assert "%s must be a whole number from" % variable in str(failure)
+    assert name == 'Check the ranges of the numeric settings, before anything changes.'
+    assert failure['msg'].startswith('%s is %s: allowed: a whole number' % (variable, value))
