@@ -124,6 +124,15 @@ def test_app_user_cannot_change_a_later_table(later_table, app_cursor, statement
     assert_refused(app_cursor, statement.format(table=later_table))
 
 
+@pytest.mark.parametrize('table', ['schema_migrations', 'schema_migrations_history'])
+def test_app_user_reads_the_migration_tables_and_cannot_write_them(app_cursor, table):
+    app_cursor.execute('SELECT count(*) FROM %s' % table)
+    assert app_cursor.fetchone()[0] >= 1
+    for statement in ('INSERT INTO {t} DEFAULT VALUES', 'UPDATE {t} SET version = version', 'DELETE FROM {t}',
+                      'TRUNCATE {t}'):
+        assert_refused(app_cursor, statement.format(t=table))
+
+
 def test_app_user_cannot_grant(app_cursor, superuser_sql):
     # Without the grant option PostgreSQL only warns; nothing may be granted.
     app_cursor.execute('GRANT SELECT ON users TO PUBLIC')
