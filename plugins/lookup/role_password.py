@@ -7,7 +7,8 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 name: role_password
-author: TMI operations engineers
+author:
+  - TMI operations engineers (@tmi)
 short_description: Generate, or read back, the password of a PostgreSQL login role
 description:
   - Returns the password kept in the controller file given as term; when the file is missing, generates one
