@@ -6,6 +6,7 @@ import json
 import psycopg2
 import psycopg2.errorcodes
 import pytest
+from conftest import SUPERUSER_SQL
 
 CONF_DIR = '/etc/postgresql/15/main'
 DATA_DIR = '/var/lib/postgresql/15/main'
@@ -45,8 +46,9 @@ def test_schema_validates_clean(host, app_env):
 
 # -- TLS and authentication ---------------------------------------------------
 
-def test_ssl_is_on_with_tls12_at_least(superuser_sql):
-    assert superuser_sql("SELECT current_setting('ssl'), current_setting('ssl_min_protocol_version')") == [['on', 'TLSv1.2']]
+def test_ssl_is_on_with_tls13_at_least(superuser_sql):
+    # CIS 6.8: TLS 1.3 at least.
+    assert superuser_sql("SELECT current_setting('ssl'), current_setting('ssl_min_protocol_version')") == [['on', 'TLSv1.3']]
 
 
 def test_app_user_without_ssl_is_refused(app_connect):
@@ -124,6 +126,15 @@ def test_app_user_cannot_change_a_later_table(later_table, app_cursor, statement
     assert_refused(app_cursor, statement.format(table=later_table))
 
 
+@pytest.mark.parametrize('table', ['schema_migrations', 'schema_migrations_history'])
+def test_app_user_reads_the_migration_tables_and_cannot_write_them(app_cursor, table):
+    app_cursor.execute('SELECT count(*) FROM %s' % table)
+    assert app_cursor.fetchone()[0] >= 1
+    for statement in ('INSERT INTO {t} DEFAULT VALUES', 'UPDATE {t} SET version = version', 'DELETE FROM {t}',
+                      'TRUNCATE {t}'):
+        assert_refused(app_cursor, statement.format(t=table))
+
+
 def test_app_user_cannot_grant(app_cursor, superuser_sql):
     # Without the grant option PostgreSQL only warns; nothing may be granted.
     app_cursor.execute('GRANT SELECT ON users TO PUBLIC')
@@ -153,7 +164,8 @@ def test_public_has_no_connect_temp_or_create(superuser_sql):
 
 def test_pg_stat_statements_is_installed(superuser_sql):
     assert superuser_sql("SELECT extname FROM pg_extension WHERE extname = 'pg_stat_statements'") == [['pg_stat_statements']]
-    assert superuser_sql("SELECT current_setting('shared_preload_libraries')") == [['pg_stat_statements']]
+    libraries = superuser_sql("SELECT current_setting('shared_preload_libraries')")[0][0].split(',')
+    assert 'pg_stat_statements' in libraries
 
 
 # -- pg_hba and files -----------------------------------------------------------
@@ -294,3 +306,102 @@ def test_stanza_is_healthy_with_a_full_backup(host):
     assert [backup['type'] for backup in info['backup']] == ['full']
     cron = host.file('/etc/cron.d/tmi-pgbackrest-tmi').content_string
     assert '--type=full backup' in cron and '--type=diff backup' in cron
+
+
+# -- CIS PostgreSQL benchmark (issue 9): the controls that failed before ------
+
+def test_cis_2_1_postgres_user_has_umask_0077(host):
+    assert host.check_output('su - postgres -c umask') == '0077'
+
+
+@pytest.mark.parametrize('setting, value', [
+    ('log_error_verbosity', 'verbose'),          # 3.1.22
+    ('log_timezone', 'UTC'),                     # 3.1.26
+    ('log_replication_commands', 'on'),          # 7.2
+    ('pgaudit.log', 'ddl, role'),                # 3.2
+])
+def test_cis_setting(superuser_sql, setting, value):
+    assert superuser_sql("SELECT current_setting('%s')" % setting) == [[value]]
+
+
+def test_cis_3_1_27_log_directory_is_outside_the_data_directory(host, superuser_sql):
+    log_dir, data_dir = superuser_sql("SELECT current_setting('log_directory'), current_setting('data_directory')")[0]
+    assert log_dir.startswith('/') and not (log_dir + '/').startswith(data_dir.rstrip('/') + '/')
+    folder = host.file(log_dir)
+    assert (folder.user, folder.group, folder.mode) == ('postgres', 'postgres', 0o700)
+    assert host.run('runuser -u postgres -- ls %s', log_dir).stdout.strip() != ''
+
+
+@pytest.mark.parametrize('database', ['tmi', 'postgres', 'template1'])
+def test_cis_4_10_schema_public_is_closed_to_public(superuser_sql, database):
+    rows = superuser_sql("SELECT a.privilege_type FROM pg_namespace n, aclexplode(n.nspacl) a "
+                         "WHERE n.nspname = 'public' AND a.grantee = 0", database=database)
+    assert rows == []
+
+
+def test_cis_5_5_every_role_has_a_connection_limit(superuser_sql):
+    assert superuser_sql("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND rolconnlimit = -1") == []
+
+
+@pytest.mark.parametrize('weak, reason', [
+    ('short1', 'password is too short'),
+    ('onlyletterslong', 'password must contain both letters and nonletters'),
+])
+def test_cis_5_6_passwordcheck_refuses_weak_passwords(host, app_env, superuser_sql, weak, reason):
+    libraries = superuser_sql("SELECT current_setting('shared_preload_libraries')")[0][0].split(',')
+    assert {'pg_stat_statements', 'pgaudit', 'passwordcheck', 'auth_delay'} <= set(libraries)
+    result = host.run(SUPERUSER_SQL, app_env['POSTGRES_PORT'], 'postgres',
+                      "BEGIN; CREATE ROLE cis_probe LOGIN PASSWORD '%s'; ROLLBACK" % weak)
+    assert result.rc != 0 and reason in result.stderr, result.stderr
+
+
+def test_cis_5_7_failed_logins_are_delayed(superuser_sql):
+    assert 'auth_delay' in superuser_sql("SELECT current_setting('shared_preload_libraries')")[0][0].split(',')
+    assert int(superuser_sql("SELECT setting FROM pg_settings WHERE name = 'auth_delay.milliseconds'")[0][0]) > 0
+    assert int(superuser_sql("SELECT setting FROM pg_settings WHERE name = 'authentication_timeout'")[0][0]) <= 60
+
+
+def test_cis_6_8_app_user_connects_with_tls13(app_cursor):
+    app_cursor.execute('SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()')
+    assert app_cursor.fetchone() == ('TLSv1.3',)
+
+
+def test_cis_6_8_the_server_key_is_encrypted_and_its_passphrase_comes_from_a_command(host, superuser_sql):
+    command, on_reload, key = superuser_sql("SELECT current_setting('ssl_passphrase_command'), "
+                                            "current_setting('ssl_passphrase_command_supports_reload'), "
+                                            "current_setting('ssl_key_file')")[0]
+    assert command != '' and on_reload == 'on'
+    # PKCS#8 (BEGIN ENCRYPTED PRIVATE KEY) or traditional PEM (Proc-Type: 4,ENCRYPTED).
+    header = host.file(key).content_string.split('\n\n')[0]
+    assert 'ENCRYPTED' in header, header.splitlines()[0]
+
+
+# Cipher suites with forward secrecy and AEAD (CIS 6.10, as pgdsat lists them).
+FORWARD_SECRET_CIPHERS = {
+    'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305',
+    'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-CHACHA20-POLY1305',
+    'DHE-RSA-AES256-GCM-SHA384', 'DHE-RSA-AES128-GCM-SHA256', 'DHE-RSA-CHACHA20-POLY1305',
+}
+
+
+def test_cis_6_10_only_named_forward_secret_ciphers(superuser_sql):
+    ciphers = superuser_sql("SELECT current_setting('ssl_ciphers')")[0][0].split(':')
+    assert ciphers and set(ciphers) <= FORWARD_SECRET_CIPHERS
+
+
+def test_cis_7_1_a_replication_only_role_without_a_pg_hba_line(superuser_sql):
+    rows = superuser_sql("SELECT rolname, rolcanlogin, rolsuper, rolcreatedb, rolcreaterole, rolbypassrls, "
+                         "rolinherit, rolconnlimit > 0, rolpassword LIKE 'SCRAM-SHA-256$%', "
+                         "(SELECT count(*) FROM pg_auth_members WHERE member = a.oid OR roleid = a.oid) "
+                         "FROM pg_authid a WHERE rolreplication AND NOT rolsuper")
+    assert rows == [['tmi_replication', 't', 'f', 'f', 'f', 'f', 'f', 't', 't', '0']]
+    assert superuser_sql("SELECT count(*) FROM pg_hba_file_rules WHERE 'tmi_replication' = ANY (user_name) "
+                         "OR 'replication' = ANY (database)") == [['0']]
+
+
+def test_pgaudit_logs_ddl_and_passwords_stay_out_of_the_log(host, superuser_sql, app_env):
+    superuser_sql('CREATE TABLE public.pgaudit_probe (id int); DROP TABLE public.pgaudit_probe')
+    log_dir = superuser_sql("SELECT current_setting('log_directory')")[0][0]
+    logs = host.run('runuser -u postgres -- sh -c %s', 'cat %s/*' % log_dir).stdout
+    assert 'AUDIT: SESSION,' in logs and 'CREATE TABLE public.pgaudit_probe' in logs
+    assert app_env['POSTGRES_PASSWORD'] not in logs
