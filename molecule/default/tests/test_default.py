@@ -374,6 +374,8 @@ def test_cis_6_8_the_server_key_is_encrypted_and_its_passphrase_comes_from_a_com
     # PKCS#8 (BEGIN ENCRYPTED PRIVATE KEY) or traditional PEM (Proc-Type: 4,ENCRYPTED).
     header = host.file(key).content_string.split('\n\n')[0]
     assert 'ENCRYPTED' in header, header.splitlines()[0]
+    passphrase = host.file(command.split()[-1])
+    assert (passphrase.user, passphrase.mode) == ('postgres', 0o400)
 
 
 # Cipher suites with forward secrecy and AEAD (CIS 6.10, as pgdsat lists them).
