@@ -25,13 +25,13 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source im
     NO_TRANSACTION_MARK,
     MigrationError,
 )
-from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import fetch_rows, tuple_cursor
-
-try:
-    from ansible_collections.community.postgresql.plugins.module_utils.postgres import psycopg
-    DATABASE_ERRORS = (psycopg.Error,)
-except (ImportError, AttributeError):  # no driver: connect() reports it first
-    DATABASE_ERRORS = ()
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+    DATABASE_ERRORS,
+    describe_database_error,
+    fetch_rows,
+    sqlstate,
+    tuple_cursor,
+)
 
 VERSION_TABLE = 'schema_migrations'
 HISTORY_TABLE = 'schema_migrations_history'
@@ -68,23 +68,6 @@ class DatabaseState(object):
         self.dirty = dirty
         self.applied_sha256 = applied_sha256 or {}
         self.history_versions = history_versions or set()
-
-
-def describe_database_error(error):
-    """PostgreSQL's message with its SQLSTATE, detail and hint, on one line."""
-    diag = getattr(error, 'diag', None)
-    primary = getattr(diag, 'message_primary', None)
-    if not primary:
-        return str(error).strip()
-    parts = [primary]
-    sqlstate = getattr(diag, 'sqlstate', None)
-    if sqlstate:
-        parts[0] += ' (SQLSTATE %s)' % sqlstate
-    for label, attr in (('detail', 'message_detail'), ('hint', 'message_hint'), ('context', 'context')):
-        value = getattr(diag, attr, None)
-        if value:
-            parts.append('%s: %s' % (label, value.strip().replace('\n', ' / ')))
-    return '; '.join(parts)
 
 
 class MigrationDatabase(object):
@@ -295,7 +278,7 @@ class MigrationDatabase(object):
         message = describe_database_error(error)
         if in_transaction:
             message += '. The migration was rolled back: nothing of it was applied and the version is unchanged'
-            if getattr(diag, 'sqlstate', None) == _SQLSTATE_ACTIVE_TRANSACTION:
+            if sqlstate(error) == _SQLSTATE_ACTIVE_TRANSACTION:
                 message += ('. This statement cannot run in a transaction: put it in a file of its own whose '
                             'first line is "%s"' % NO_TRANSACTION_MARK)
         else:
