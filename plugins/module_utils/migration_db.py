@@ -18,6 +18,9 @@ import time
 import zlib
 
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan import (
+    HISTORY_TABLE,
+    NIL_VERSION,
+    VERSION_TABLE,
     check_history_rows,
     check_version_rows,
 )
@@ -33,12 +36,8 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection impor
     tuple_cursor,
 )
 
-VERSION_TABLE = 'schema_migrations'
-HISTORY_TABLE = 'schema_migrations_history'
 # golang-migrate's salt for advisory lock ids (database.GenerateAdvisoryLockId).
 _LOCK_SALT = 1486364155
-# golang-migrate writes -1 with dirty=true while rolling back to "no version".
-_NIL_VERSION = -1
 _SQLSTATE_ACTIVE_TRANSACTION = '25001'
 
 
@@ -172,7 +171,7 @@ class MigrationDatabase(object):
         statements = ['DELETE FROM %s' % self.version_table]
         if version > 0 or dirty:
             statements.append('INSERT INTO %s (version, dirty) VALUES (%%s, %%s)' % self.version_table)
-            return statements, [version if version > 0 else _NIL_VERSION, dirty]
+            return statements, [version if version > 0 else NIL_VERSION, dirty]
         return statements, []
 
     def _history_sql(self, direction, version, name, sha256, duration_ms):
