@@ -10,7 +10,8 @@ with a lexer (src/fe_utils/psqlscan.l) whose rules are few, and this module
 follows them: a `;` ends a statement unless it is inside a quote, a comment,
 parentheses, or the BEGIN ... END body of CREATE [OR REPLACE]
 FUNCTION/PROCEDURE. tests/unit checks the result against PostgreSQL's own
-parser (pglast) on SQL written elsewhere.
+parser (pglast) on SQL written elsewhere. The token reader, tokens(), is
+also the one schema_fragment checks the SQL text of schema definitions with.
 
 Strings follow standard_conforming_strings = on (the default since
 PostgreSQL 9.1): backslashes escape only in E'' strings.
