@@ -48,10 +48,6 @@ sys.path.insert(0, collections_dir())
 from ansible_run import run_module, run_tasks  # noqa: E402
 from schema_helpers import migrate_with_sql_files, tmi_definition  # noqa: E402
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.migration_db import (  # noqa: E402
-    DATABASE_ERRORS,
-    describe_database_error,
-)
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import load_definition  # noqa: E402
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_sql import generate_sql  # noqa: E402
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_validation import validate  # noqa: E402
@@ -106,7 +102,7 @@ def time_validate(server, db, definition, exact_counts):
     conn = server.connect(db)
     try:
         started = time.monotonic()
-        result = validate(conn, definition, describe_database_error, DATABASE_ERRORS, exact_counts=exact_counts)
+        result = validate(conn, definition, exact_counts=exact_counts)
         elapsed = time.monotonic() - started
     finally:
         conn.close()

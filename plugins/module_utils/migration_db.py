@@ -18,6 +18,9 @@ import time
 import zlib
 
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan import (
+    HISTORY_TABLE,
+    NIL_VERSION,
+    VERSION_TABLE,
     check_history_rows,
     check_version_rows,
 )
@@ -25,20 +28,16 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source im
     NO_TRANSACTION_MARK,
     MigrationError,
 )
-from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import fetch_rows, tuple_cursor
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+    DATABASE_ERRORS,
+    describe_database_error,
+    fetch_rows,
+    sqlstate,
+    tuple_cursor,
+)
 
-try:
-    from ansible_collections.community.postgresql.plugins.module_utils.postgres import psycopg
-    DATABASE_ERRORS = (psycopg.Error,)
-except (ImportError, AttributeError):  # no driver: connect() reports it first
-    DATABASE_ERRORS = ()
-
-VERSION_TABLE = 'schema_migrations'
-HISTORY_TABLE = 'schema_migrations_history'
 # golang-migrate's salt for advisory lock ids (database.GenerateAdvisoryLockId).
 _LOCK_SALT = 1486364155
-# golang-migrate writes -1 with dirty=true while rolling back to "no version".
-_NIL_VERSION = -1
 _SQLSTATE_ACTIVE_TRANSACTION = '25001'
 
 
@@ -68,23 +67,6 @@ class DatabaseState(object):
         self.dirty = dirty
         self.applied_sha256 = applied_sha256 or {}
         self.history_versions = history_versions or set()
-
-
-def describe_database_error(error):
-    """PostgreSQL's message with its SQLSTATE, detail and hint, on one line."""
-    diag = getattr(error, 'diag', None)
-    primary = getattr(diag, 'message_primary', None)
-    if not primary:
-        return str(error).strip()
-    parts = [primary]
-    sqlstate = getattr(diag, 'sqlstate', None)
-    if sqlstate:
-        parts[0] += ' (SQLSTATE %s)' % sqlstate
-    for label, attr in (('detail', 'message_detail'), ('hint', 'message_hint'), ('context', 'context')):
-        value = getattr(diag, attr, None)
-        if value:
-            parts.append('%s: %s' % (label, value.strip().replace('\n', ' / ')))
-    return '; '.join(parts)
 
 
 class MigrationDatabase(object):
@@ -189,7 +171,7 @@ class MigrationDatabase(object):
         statements = ['DELETE FROM %s' % self.version_table]
         if version > 0 or dirty:
             statements.append('INSERT INTO %s (version, dirty) VALUES (%%s, %%s)' % self.version_table)
-            return statements, [version if version > 0 else _NIL_VERSION, dirty]
+            return statements, [version if version > 0 else NIL_VERSION, dirty]
         return statements, []
 
     def _history_sql(self, direction, version, name, sha256, duration_ms):
@@ -295,7 +277,7 @@ class MigrationDatabase(object):
         message = describe_database_error(error)
         if in_transaction:
             message += '. The migration was rolled back: nothing of it was applied and the version is unchanged'
-            if getattr(diag, 'sqlstate', None) == _SQLSTATE_ACTIVE_TRANSACTION:
+            if sqlstate(error) == _SQLSTATE_ACTIVE_TRANSACTION:
                 message += ('. This statement cannot run in a transaction: put it in a file of its own whose '
                             'first line is "%s"' % NO_TRANSACTION_MARK)
         else:

@@ -68,6 +68,27 @@ def connect(module):
     return conn
 
 
+def sqlstate(error):
+    """The SQLSTATE of a driver error ('' when there is none), psycopg2 or psycopg 3."""
+    return getattr(getattr(error, 'diag', None), 'sqlstate', None) or ''
+
+
+def describe_database_error(error):
+    """PostgreSQL's message with its SQLSTATE, detail and hint, on one line."""
+    diag = getattr(error, 'diag', None)
+    primary = getattr(diag, 'message_primary', None)
+    if not primary:
+        return str(error).strip()
+    parts = [primary]
+    if sqlstate(error):
+        parts[0] += ' (SQLSTATE %s)' % sqlstate(error)
+    for label, attr in (('detail', 'message_detail'), ('hint', 'message_hint'), ('context', 'context')):
+        value = getattr(diag, attr, None)
+        if value:
+            parts.append('%s: %s' % (label, value.strip().replace('\n', ' / ')))
+    return '; '.join(parts)
+
+
 def tuple_cursor(conn):
     """A cursor of conn whose rows are tuples, with psycopg 3 (dict_row by default) and psycopg2."""
     if hasattr(conn, 'row_factory'):  # psycopg 3

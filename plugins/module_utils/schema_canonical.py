@@ -30,6 +30,11 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+    DATABASE_ERRORS,
+    describe_database_error,
+    sqlstate,
+)
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_catalog import (
     TEMP_SCHEMA,
     read_tables,
@@ -207,25 +212,24 @@ def _fits(bucket, table):
     return len(bucket['columns']) + new_columns <= _MAX_BUCKET_COLUMNS
 
 
-def canonicalize(session, definition, describe_error, errors):
+def canonicalize(session, definition):
     """Build the definition as temporary objects and read their canonical spellings.
 
     Runs inside the caller's transaction, which the caller rolls back.
-    errors is the tuple of driver exceptions; describe_error turns one into text.
     """
     canonical = Canonical()
     plans = [_Plan('_tmi_').add_tables(definition.tables)]
     session.run('SAVEPOINT tmi_canonical')
     try:
         session.run_statements(plans[0].statements)
-    except errors as e:
+    except DATABASE_ERRORS as e:
         if _about_the_session(e):
             raise CanonicalizeError(
                 'PostgreSQL refused the temporary tables that spell the definition in its canonical form: %s. '
                 'The login role needs the TEMPORARY privilege on the database, and the server must accept '
-                'writes (not a hot standby); nothing is ever committed.' % describe_error(e))
+                'writes (not a hot standby); nothing is ever committed.' % describe_database_error(e))
         session.run('ROLLBACK TO SAVEPOINT tmi_canonical')
-        plans = _retry_table_by_table(session, definition, describe_error, errors, canonical)
+        plans = _retry_table_by_table(session, definition, canonical)
     temp_tables = read_tables(session, TEMP_SCHEMA)
     for plan in plans:
         plan.collect(temp_tables, canonical)
@@ -233,22 +237,21 @@ def canonicalize(session, definition, describe_error, errors):
 
 
 def _about_the_session(error):
-    sqlstate = (getattr(error, 'pgcode', None) or getattr(error, 'sqlstate', None)
-                or getattr(getattr(error, 'diag', None), 'sqlstate', None) or '')
-    return sqlstate in _ENVIRONMENT_SQLSTATES or sqlstate[:2] in _ENVIRONMENT_CLASSES
+    state = sqlstate(error)
+    return state in _ENVIRONMENT_SQLSTATES or state[:2] in _ENVIRONMENT_CLASSES
 
 
-def _retry_table_by_table(session, definition, describe_error, errors, canonical):
+def _retry_table_by_table(session, definition, canonical):
     plans = []
     for number, table in enumerate(definition.tables):
         plan = _Plan('_tmi%d_' % number).add_tables([table])
         session.run('SAVEPOINT tmi_table')
         try:
             session.run_statements(plan.statements)
-        except errors as e:
+        except DATABASE_ERRORS as e:
             session.run('ROLLBACK TO SAVEPOINT tmi_table')
             # The context line would only name the function that ran the statements.
-            canonical.errors.append((table.name, _RUN_CONTEXT.sub('', describe_error(e))))
+            canonical.errors.append((table.name, _RUN_CONTEXT.sub('', describe_database_error(e))))
             continue
         session.run('RELEASE SAVEPOINT tmi_table')
         plans.append(plan)

@@ -11,121 +11,47 @@ backslash outside quotes (the server has no use for one, psql would read it
 as a meta-command), and no ``--`` comment running to the end of the text
 (it would comment out the rest of the statement).
 
-The token rules are PostgreSQL's (src/backend/parser/scan.l) with
-standard_conforming_strings on, which the module sets for the statements it
-runs: '...' with '' inside, E'...' with backslash escapes, $tag$...$tag$,
-"..." identifiers with "" inside, nested /* */ and -- comments. The prefixes
-B'', X'', N'' and U&'' only change how the text between the quotes is read,
-not where it ends, so they are read as plain strings.
+The tokens are read by sql_split's token reader, the one that splits
+migration files (psql's rules, which are the server's for where a token ends,
+with standard_conforming_strings on, which the module sets for the statements
+it runs).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import re
-
-# An identifier or key word: PostgreSQL lets $ continue one, so "a$b$" is one
-# token and not the start of a dollar quote.
-_IDENTIFIER = re.compile(r'[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_$\u0080-\U0010ffff]*')
-_DOLLAR_TAG = re.compile(r'\$([A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*)?\$')
-_PARAMETER = re.compile(r'\$[0-9]+')
+from ansible_collections.tmi.postgresql.plugins.module_utils.sql_split import COMMENT, NUMBER, PARAM, QUOTED, SqlSyntaxError, tokens
 
 
 def fragment_problem(text):
     """None when text is safe to splice into a statement, else what is wrong with it."""
     depth = 0
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == '\x00':
-            return 'a NUL character at character %d' % (i + 1)
-        if ch in 'eE' and text.startswith("'", i + 1):
-            end = _quoted_end(text, i + 1, "'", backslashes=True)
-            if end is None:
-                return 'unterminated E\'\' string starting at character %d' % (i + 1)
-            i = end
-        elif ch == "'" or ch == '"':
-            end = _quoted_end(text, i, ch)
-            if end is None:
-                return 'unterminated %s starting at character %d' % (
-                    'quoted string' if ch == "'" else 'quoted identifier', i + 1)
-            i = end
-        elif ch == '$':
-            tag = _DOLLAR_TAG.match(text, i)
-            if tag:
-                end = text.find(tag.group(0), tag.end())
-                if end < 0:
-                    return 'unterminated dollar-quoted string %s starting at character %d' % (tag.group(0), i + 1)
-                i = end + len(tag.group(0))
-            else:
-                parameter = _PARAMETER.match(text, i)
-                i = parameter.end() if parameter else i + 1
-        elif text.startswith('--', i):
-            end = _line_end(text, i)
-            if end is None:
+    number_end = None
+    try:
+        for kind, start, end, _line in tokens(text):
+            if kind == NUMBER:
+                number_end = end
+            elif start == number_end and kind in (QUOTED, PARAM, '$'):
+                # Never valid SQL, and read differently before PostgreSQL 15: 1e'...' as 1 and an E'' string,
+                # 1_$q$ as 1 and an identifier; the quote would end elsewhere than where this reader ends it.
+                return 'character %d is glued to the number before it' % (start + 1)
+            if kind == '\x00':
+                return 'a NUL character at character %d' % (start + 1)
+            if kind == COMMENT and end == len(text) and text.startswith('--', start):
                 return ('a -- comment runs to the end of the text (character %d) and would comment out the rest '
-                        'of the statement; end it with a new line or write /* */' % (i + 1))
-            i = end
-        elif text.startswith('/*', i):
-            end = _block_comment_end(text, i)
-            if end is None:
-                return 'unterminated /* comment starting at character %d' % (i + 1)
-            i = end
-        elif ch == '(':
-            depth += 1
-            i += 1
-        elif ch == ')':
-            depth -= 1
-            if depth < 0:
-                return 'a ) at character %d closes a parenthesis this text did not open' % (i + 1)
-            i += 1
-        elif ch == ';':
-            return 'a ; at character %d would end the statement this SQL text is part of' % (i + 1)
-        elif ch == '\\':
-            return 'a backslash outside quotes at character %d' % (i + 1)
-        else:
-            word = _IDENTIFIER.match(text, i)
-            i = word.end() if word else i + 1
+                        'of the statement; end it with a new line or write /* */' % (start + 1))
+            if kind == '(':
+                depth += 1
+            elif kind == ')':
+                depth -= 1
+                if depth < 0:
+                    return 'a ) at character %d closes a parenthesis this text did not open' % (start + 1)
+            elif kind == ';':
+                return 'a ; at character %d would end the statement this SQL text is part of' % (start + 1)
+            elif kind == '\\':
+                return 'a backslash outside quotes at character %d' % (start + 1)
+    except SqlSyntaxError as e:
+        return '%s starting at character %d' % (e, e.offset + 1)
     if depth:
         return '%d unclosed parenthes%s' % (depth, 'is' if depth == 1 else 'es')
-    return None
-
-
-def _quoted_end(text, start, quote, backslashes=False):
-    """Index after the closing quote of the quoted token that starts at start, or None."""
-    i, n = start + 1, len(text)
-    while i < n:
-        ch = text[i]
-        if backslashes and ch == '\\':
-            i += 2
-        elif ch == quote:
-            if text.startswith(quote, i + 1):  # doubled: the quote character itself
-                i += 2
-            else:
-                return i + 1
-        else:
-            i += 1
-    return None
-
-
-def _line_end(text, start):
-    for i in range(start, len(text)):
-        if text[i] in '\r\n':
-            return i + 1
-    return None
-
-
-def _block_comment_end(text, start):
-    depth, i, n = 0, start, len(text)
-    while i < n:
-        if text.startswith('/*', i):
-            depth += 1
-            i += 2
-        elif text.startswith('*/', i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
-        else:
-            i += 1
     return None

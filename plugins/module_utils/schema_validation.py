@@ -23,17 +23,17 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.schema_compare impo
 )
 
 
-def validate(conn, definition, describe_error, errors, exact_counts=False, report_matches=True):
+def validate(conn, definition, exact_counts=False, report_matches=True):
     """Return the result dict of tmi.postgresql.schema_validate (without 'changed').
 
-    conn is an autocommit connection; errors is the tuple of the driver's exceptions.
+    conn is an autocommit connection.
     """
     started = time.monotonic()
     session = Session(conn)
     with session.rolled_back('BEGIN ISOLATION LEVEL REPEATABLE READ'):
         server_version = session.rows('SHOW server_version')[0][0]
         catalog = read_catalog(session, definition.schema, exact_counts=exact_counts)
-        canonical = canonicalize(session, definition, describe_error, errors)
+        canonical = canonicalize(session, definition)
     findings = compare(definition, canonical, catalog, report_matches=report_matches)
     summary = summarize(definition, catalog, findings)
     return dict(

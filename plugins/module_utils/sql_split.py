@@ -10,7 +10,8 @@ with a lexer (src/fe_utils/psqlscan.l) whose rules are few, and this module
 follows them: a `;` ends a statement unless it is inside a quote, a comment,
 parentheses, or the BEGIN ... END body of CREATE [OR REPLACE]
 FUNCTION/PROCEDURE. tests/unit checks the result against PostgreSQL's own
-parser (pglast) on SQL written elsewhere.
+parser (pglast) on SQL written elsewhere. The token reader, tokens(), is
+also the one schema_fragment checks the SQL text of schema definitions with.
 
 Strings follow standard_conforming_strings = on (the default since
 PostgreSQL 9.1): backslashes escape only in E'' strings.
@@ -21,25 +22,35 @@ __metaclass__ = type
 
 import re
 
-# psqlscan.l's character classes; bytes \200-\377 there are any non-ASCII
-# character here.
-_IDENT = re.compile(r'[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*')
-_DOLLAR_DELIMITER = re.compile(r'\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$')
-_PARAM = re.compile(r'\$[0-9]+')
-# A number and any identifier characters glued to it (the server rejects
-# those as "trailing junk"): none of it counts as an identifier.
-_NUMBER = re.compile(r'[0-9][0-9_]*(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)?')
+# psqlscan.l's tokens; bytes \200-\377 there are any non-ASCII character here.
+# Kinds of token: a comment, a quoted token (string, quoted identifier or
+# dollar-quoted string), an identifier or key word, a number, a $n
+# parameter; any other character is a token of one character, its own kind.
+COMMENT, QUOTED, WORD, NUMBER, PARAM = 'comment', 'quoted', 'word', 'number', 'param'
+_IDENT_START = r'A-Za-z_\x80-\U0010ffff'
+_TOKEN = re.compile(r'''
+    (?P<space>[ \t\n\r\f\v]+)
+  | (?P<comment>--[^\r\n]*)
+  | (?P<block>/\*)
+    # B'', X'', N'' and U&'' only change how the text between the quotes
+    # is read, not where it ends. A doubled quote is always the quote
+    # character, never the end and a new start: hence (?!').
+  | (?P<quoted>(?:[uU]&|[bBxXnN])?'[^']*(?:''[^']*)*'(?!')
+      | [eE]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'(?!')
+      | (?:[uU]&)?"[^"]*(?:""[^"]*)*"(?!"))
+  | (?P<unterminated>[eE]'|(?:[uU]&)?['"])
+  | (?P<dollar>\$(?:[%(start)s][0-9%(start)s]*)?\$)
+  | (?P<param>\$[0-9]+)
+    # A number and any identifier characters glued to it (the server rejects
+    # those as "trailing junk"): none of it counts as an identifier.
+  | (?P<number>[0-9][0-9_]*(?:[%(start)s][0-9$%(start)s]*)?)
+  | (?P<word>[%(start)s][0-9$%(start)s]*)
+  | (?P<char>.)
+''' % {'start': _IDENT_START}, re.X | re.S)
+_COMMENT_MARK = re.compile(r'/\*|\*/')
+_UNTERMINATED = {"'": 'quoted string', '"': 'quoted identifier'}
 _WORD = re.compile(r'[A-Za-z_][A-Za-z0-9_$]*')
 _SPACE = ' \t\n\r\f\v'
-# Prefixes that open a literal or quoted identifier, longest first:
-# (prefix, closing quote, backslash escapes).
-_QUOTE_OPENERS = (
-    ('u&"', '"', False), ('U&"', '"', False), ("u&'", "'", False), ("U&'", "'", False),
-    ("e'", "'", True), ("E'", "'", True),
-    ("b'", "'", False), ("B'", "'", False), ("x'", "'", False), ("X'", "'", False),
-    ("n'", "'", False), ("N'", "'", False),
-    ("'", "'", False), ('"', '"', False),
-)
 # The words psql remembers among the first four identifiers of a statement.
 _ROUTINE_WORDS = ('create', 'function', 'procedure', 'or', 'replace')
 
@@ -77,44 +88,63 @@ class Statement(object):
 
 
 class SqlSyntaxError(ValueError):
-    def __init__(self, message, line):
+    def __init__(self, message, line, offset=None):
         super(SqlSyntaxError, self).__init__(message)
         self.line = line
+        self.offset = offset  # 0-based character offset where the faulty token starts
 
 
-def _skip_quoted(sql, i, quote, backslash_escapes, what, line):
-    """Return the index after the closing quote of a literal whose body starts at i."""
+def tokens(sql):
+    """Yield (kind, start, end, line) for each token of sql but spaces, in order.
+
+    kind is COMMENT, QUOTED, WORD, NUMBER, PARAM or the character itself (``;``,
+    ``(``, ...); line is the 1-based line of start. Raises SqlSyntaxError for an
+    unterminated quote or /* comment, with its line and offset.
+    """
     n = len(sql)
+    i = 0
+    line, counted = 1, 0
+    match = _TOKEN.match
     while i < n:
-        c = sql[i]
-        if backslash_escapes and c == '\\':
-            i += 2
+        m = match(sql, i)
+        kind = m.lastgroup
+        end = m.end()
+        if kind == 'space':
+            i = end
             continue
-        if c == quote:
-            if i + 1 < n and sql[i + 1] == quote:
-                i += 2
-                continue
-            return i + 1
-        i += 1
-    raise SqlSyntaxError('unterminated %s' % what, line)
+        line += sql.count('\n', counted, i)
+        counted = i
+        if kind == 'char':
+            kind = m.group()
+        elif kind == 'dollar':
+            close = sql.find(m.group(), end)
+            if close < 0:
+                raise SqlSyntaxError('unterminated dollar-quoted string %s' % m.group(), line, i)
+            kind, end = QUOTED, close + len(m.group())
+        elif kind == 'block':
+            end = _block_comment_end(sql, i)
+            if end is None:
+                raise SqlSyntaxError('unterminated /* comment', line, i)
+            kind = COMMENT
+        elif kind == 'unterminated':
+            opener = m.group()
+            what = "E'' string" if opener[0] in 'eE' else _UNTERMINATED[opener[-1]]
+            raise SqlSyntaxError('unterminated %s' % what, line, i)
+        yield kind, i, end, line
+        i = end
 
 
-def _skip_block_comment(sql, i, line):
-    """Return the index after the /* comment that starts at i; they nest."""
+def _block_comment_end(sql, i):
+    """The index after the /* comment that starts at i (they nest), or None."""
     depth = 0
-    n = len(sql)
-    while i < n:
-        if sql.startswith('/*', i):
+    for mark in _COMMENT_MARK.finditer(sql, i):
+        if mark.group() == '/*':
             depth += 1
-            i += 2
-        elif sql.startswith('*/', i):
-            depth -= 1
-            i += 2
-            if depth == 0:
-                return i
         else:
-            i += 1
-    raise SqlSyntaxError('unterminated /* comment', line)
+            depth -= 1
+            if depth == 0:
+                return mark.end()
+    return None
 
 
 class _Scanner(object):
@@ -124,26 +154,23 @@ class _Scanner(object):
         self.sql = sql
         self.statements = []
         self.start = None        # offset of the first token of the current statement
-        self.open_parens = []    # offsets of the unclosed '('
-        self.begin_lines = []    # offsets of the unclosed BEGIN/CASE of a routine body
+        self.start_line = None
+        self.open_parens = []    # lines of the unclosed '('
+        self.begin_lines = []    # lines of the unclosed BEGIN/CASE of a routine body
         self.identifiers = []    # first letters of psql's remembered words, by position
         self.identifier_count = 0
 
-    def line_at(self, position):
-        return self.sql.count('\n', 0, position) + 1
-
     def end_statement(self, end):
         text = self.sql[self.start:end].rstrip(_SPACE)
-        self.statements.append(Statement(text, self.line_at(self.start), self.start))
+        self.statements.append(Statement(text, self.start_line, self.start))
         self.start = None
-        self.identifier_count = 0
 
     def in_routine_header(self):
         """CREATE [OR REPLACE] FUNCTION|PROCEDURE, as psql recognises it."""
         first = (self.identifiers + [''] * 4)[:4]
         return first[0] == 'c' and (first[1] in ('f', 'p') or (first[1:3] == ['o', 'r'] and first[3] in ('f', 'p')))
 
-    def identifier(self, word, position):
+    def identifier(self, word, line):
         if self.identifier_count == 0:
             self.identifiers = []
         if self.identifier_count < 4:
@@ -151,84 +178,39 @@ class _Scanner(object):
         self.identifier_count += 1
         if not self.open_parens and self.in_routine_header():
             if word == 'begin' or (word == 'case' and self.begin_lines):
-                self.begin_lines.append(position)
+                self.begin_lines.append(line)
             elif word == 'end' and self.begin_lines:
                 self.begin_lines.pop()
 
-    def quoted(self, i):
-        """Return the index after the literal or quoted identifier at i, or None."""
-        for prefix, quote, escapes in _QUOTE_OPENERS:
-            if self.sql.startswith(prefix, i):
-                what = 'quoted identifier' if quote == '"' else 'string literal'
-                return _skip_quoted(self.sql, i + len(prefix), quote, escapes, what, self.line_at(i))
-        return None
-
     def scan(self):
         sql = self.sql
-        n = len(sql)
-        i = 0
-        while i < n:
-            c = sql[i]
-            if c in _SPACE:
-                i += 1
+        for kind, start, end, line in tokens(sql):
+            if kind == COMMENT:
                 continue
-            if sql.startswith('--', i):
-                while i < n and sql[i] not in '\r\n':
-                    i += 1
-                continue
-            if sql.startswith('/*', i):
-                i = _skip_block_comment(sql, i, self.line_at(i))
-                continue
-            if c == ';' and not self.open_parens and not self.begin_lines:
+            if kind == ';' and not self.open_parens and not self.begin_lines:
                 if self.start is not None:
-                    self.end_statement(i)
+                    self.end_statement(start)
                 self.identifier_count = 0
-                i += 1
                 continue
             if self.start is None:
-                self.start = i
-            i = self.token(i)
+                self.start, self.start_line = start, line
+            if kind == WORD:
+                self.identifier(sql[start:end].lower(), line)
+            elif kind == '(':
+                self.open_parens.append(line)
+            elif kind == ')' and self.open_parens:
+                self.open_parens.pop()
         self.finish()
         return self.statements
-
-    def token(self, i):
-        """Consume the token at i (not a space, comment or ending ';'); return the index after it."""
-        sql = self.sql
-        c = sql[i]
-        end = self.quoted(i)
-        if end is not None:
-            return end
-        if c == '$':
-            match = _DOLLAR_DELIMITER.match(sql, i)
-            if match:
-                close = sql.find(match.group(0), match.end())
-                if close < 0:
-                    raise SqlSyntaxError('unterminated dollar-quoted string %s' % match.group(0), self.line_at(i))
-                return close + len(match.group(0))
-            match = _PARAM.match(sql, i)
-            return match.end() if match else i + 1
-        match = _NUMBER.match(sql, i)
-        if match:
-            return match.end()
-        match = _IDENT.match(sql, i)
-        if match:
-            self.identifier(match.group(0).lower(), i)
-            return match.end()
-        if c == '(':
-            self.open_parens.append(i)
-        elif c == ')' and self.open_parens:
-            self.open_parens.pop()
-        return i + 1
 
     def finish(self):
         # psql would send the rest of the file as one query string; refusing
         # it here keeps a hidden COMMIT in it from ending the transaction.
         if self.open_parens:
-            raise SqlSyntaxError('unclosed parenthesis: this "(" has no matching ")"',
-                                 self.line_at(self.open_parens[0]))
+            raise SqlSyntaxError('unclosed parenthesis: this "(" has no matching ")"', self.open_parens[0])
         if self.begin_lines:
             raise SqlSyntaxError('the BEGIN of this function or procedure body has no matching END (psql would '
-                                 'not end the statement before the end of the file)', self.line_at(self.begin_lines[0]))
+                                 'not end the statement before the end of the file)', self.begin_lines[0])
         if self.start is not None:
             self.end_statement(len(self.sql))
 

@@ -193,10 +193,8 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_db import (
-    DATABASE_ERRORS,
     LockTimeout,
     MigrationDatabase,
-    describe_database_error,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan import (
     check_applied_files,
@@ -211,8 +209,10 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source im
     load_migrations,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+    DATABASE_ERRORS,
     connect,
     connection_argument_spec,
+    describe_database_error,
 )
 
 

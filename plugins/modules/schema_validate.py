@@ -200,14 +200,12 @@ definition_path:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tmi.postgresql.plugins.module_utils.migration_db import (
-    DATABASE_ERRORS,
-    describe_database_error,
-)
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+    DATABASE_ERRORS,
     TransactionEnded,
     connect,
     connection_argument_spec,
+    describe_database_error,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_canonical import CanonicalizeError
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import (
@@ -248,8 +246,7 @@ def main():
 
     conn = connect(module)
     try:
-        result = validate(conn, definition, describe_database_error, DATABASE_ERRORS,
-                          exact_counts=module.params['row_counts'] == 'exact',
+        result = validate(conn, definition, exact_counts=module.params['row_counts'] == 'exact',
                           report_matches=module.params['report_matches'])
     except (CanonicalizeError, TransactionEnded) as e:
         module.fail_json(msg=str(e))

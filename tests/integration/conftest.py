@@ -1,10 +1,17 @@
-"""Fixtures shared by the backup, restore and upgrade tests."""
+"""Fixtures shared by the integration tests."""
 
 import shutil
 
 import pytest
 
+from ansible_run import DRIVERS, target_interpreter
 from backup_helpers import make_backup_dir, make_open_dir
+
+
+@pytest.fixture(params=DRIVERS)
+def target_python(request):
+    """The modules' interpreter: psycopg2 only, or psycopg 3 only (test ids name the driver)."""
+    return target_interpreter(request.param)
 
 
 @pytest.fixture

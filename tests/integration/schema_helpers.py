@@ -6,10 +6,6 @@ import re
 
 import yaml
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.migration_db import (
-    DATABASE_ERRORS,
-    describe_database_error,
-)
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import load_definition
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_sql import generate_sql
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_validation import validate
@@ -56,7 +52,7 @@ def build_from_generated_sql(pg_server, db, definition=None):
 def validate_db(pg_server, db, definition=None, **kw):
     conn = pg_server.connect(db)
     try:
-        return validate(conn, definition or tmi_definition(), describe_database_error, DATABASE_ERRORS, **kw)
+        return validate(conn, definition or tmi_definition(), **kw)
     finally:
         conn.close()
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import yaml
 
-from ansible_run import DRIVERS, ansible_env, target_interpreter
+from ansible_run import ansible_env
 from collection_path import REPO
 from pgserver import PgServer, wait_for
 from schema_helpers import migrate_with_sql_files, run_sql
@@ -21,12 +21,6 @@ PLAYBOOK = os.path.join(REPO, 'playbooks', 'check_db.yml')
 def migrated(pg_server, pg_db):
     migrate_with_sql_files(pg_server, pg_db)
     return pg_db
-
-
-@pytest.fixture(params=DRIVERS)
-def target_python(request):
-    """The modules' interpreter: psycopg2 only, or psycopg 3 only."""
-    return target_interpreter(request.param)
 
 
 @pytest.fixture(scope='module')

@@ -19,21 +19,6 @@ def work(tmp_path):
     return str(tmp_path)
 
 
-# The target's Python decides the driver: community.postgresql takes psycopg 3
-# when it is importable and psycopg2 otherwise. `make setup` builds a small
-# venv with psycopg 3 only (the modules need nothing else on a target).
-PSYCOPG3_PYTHON = os.path.join(os.path.dirname(__file__), '..', '..', '.venv', 'targets', 'psycopg3', 'bin', 'python')
-
-
-@pytest.fixture(params=['psycopg2', 'psycopg3'])
-def target_python(request):
-    if request.param == 'psycopg2':
-        return None  # the test runner's own venv, which has psycopg2 only
-    if not os.path.exists(PSYCOPG3_PYTHON):
-        pytest.fail('%s is missing: run make setup' % PSYCOPG3_PYTHON)
-    return os.path.abspath(PSYCOPG3_PYTHON)
-
-
 @pytest.fixture
 def migrate(pg_server, pg_db, work, target_python):
     """migrate(**args) -> result of one migrate task on the test database."""

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from ansible_run import DRIVERS, run_module, run_tasks, target_interpreter
+from ansible_run import run_module, run_tasks
 from schema_helpers import (
     DEFINITION_PATH,
     build_from_generated_sql,
@@ -28,12 +28,6 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition i
 )
 
 MODULE = 'tmi.postgresql.schema_validate'
-
-
-@pytest.fixture(params=DRIVERS)
-def target_python(request):
-    """The module's interpreter: psycopg2 only, or psycopg 3 only."""
-    return target_interpreter(request.param)
 
 
 @pytest.fixture(scope='session')

@@ -40,6 +40,9 @@ def test_accepts_sql_that_stays_in_its_place(text):
     ('x) OR (y', 'a ) at character 2 closes a parenthesis this text did not open'),
     ('x > 0 \\! rm -rf /', 'a backslash outside quotes at character 7'),
     ('x\x00', 'a NUL character'),
+    # Before PostgreSQL 15 the server read an E'' string, or an identifier, after the number: the ; was outside.
+    ("x > 1e'\\'' OR true; --'", 'character 7 is glued to the number before it'),
+    ('x > 1_$1$q$; DROP TABLE t; --$q$', 'character 7 is glued to the number before it'),
 ])
 def test_refuses_sql_that_could_leave_its_place(text, problem):
     assert problem in (fragment_problem(text) or '')

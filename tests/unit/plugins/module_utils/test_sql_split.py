@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.sql_split import SqlSyntaxError, split_statements
+from ansible_collections.tmi.postgresql.plugins.module_utils.sql_split import SqlSyntaxError, split_statements, tokens
 
 
 def texts(sql):
@@ -61,6 +61,20 @@ def test_splits_on_top_level_semicolons_and_keeps_lines():
 ])
 def test_quotes_comments_and_bodies_do_not_split(sql, expected):
     assert texts(sql) == expected
+
+
+def test_tokens_have_a_kind_a_span_and_a_line():
+    sql = "SELECT 'a''b', $q$x;$q$ -- c\n(1_e)/* ; */;"
+    assert [(kind, sql[start:end], line) for kind, start, end, line in tokens(sql)] == [
+        ('word', 'SELECT', 1), ('quoted', "'a''b'", 1), (',', ',', 1), ('quoted', '$q$x;$q$', 1),
+        ('comment', '-- c', 1), ('(', '(', 2), ('number', '1_e', 2), (')', ')', 2), ('comment', '/* ; */', 2),
+        (';', ';', 2)]
+
+
+def test_unterminated_tokens_name_their_offset():
+    with pytest.raises(SqlSyntaxError) as e:
+        list(tokens("SELECT 1,\n E'it\\'s"))
+    assert (str(e.value), e.value.line, e.value.offset) == ("unterminated E'' string", 2, 11)
 
 
 def test_comment_only_script_has_no_statement():
