@@ -27,6 +27,7 @@ import datetime
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -307,6 +308,7 @@ def main(argv=None):
             r['migra'] = statistics.median(median_of(args.migra_runs, lambda: time_migra(server, db, copy), 'migra', log))
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     table = report_lines(r, args, command)
     print('\n'.join(table))
     if not args.no_docs:
