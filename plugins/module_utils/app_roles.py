@@ -9,8 +9,9 @@ app_user, pg_hba and app_env roles.
   what an entry leaves out from the roles' settings, so that TMI's role is still built from
   tmi_postgresql_app_user, tmi_postgresql_app_password and the app_user_* settings.
 - grants() compares the privileges each role needs with those one catalog query found (the app_user
-  role's __app_user_privileges_query: rows of kind, obj, role, privilege, grantable) and returns the few community.postgresql.postgresql_privs calls that close the gap: none when nothing
-  is missing or extra.
+  role's __app_user_privileges_query: rows of kind, obj, role, privilege, grantable) and returns the
+  few community.postgresql.postgresql_privs calls that close the gap: none when nothing is missing or
+  extra.
 - hba_lines() returns the pg_hba.conf lines of the roles.
 """
 
@@ -40,7 +41,6 @@ ALL_PRIVILEGES = {
 ALL_PRIVILEGES['default_tables'] = ALL_PRIVILEGES['table']
 ALL_PRIVILEGES['default_sequences'] = ALL_PRIVILEGES['sequence']
 KINDS = ('database', 'schema', 'table', 'sequence', 'default_tables', 'default_sequences')
-
 
 
 class AppRoleError(ValueError):

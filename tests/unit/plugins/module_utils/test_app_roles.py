@@ -35,8 +35,8 @@ def test_every_role_keeps_its_own_password_file():
 
 
 def test_an_entry_sets_its_own_fields():
-    [_, role] = normalise([TMI, dict(REPORTING, connection_limit='5', networks=['10.20.0.0/24'], temporary=True,
-                                     password='from-vault')], networks=['127.0.0.1/32'], **SETTINGS)
+    entry = dict(REPORTING, connection_limit='5', networks=['10.20.0.0/24'], temporary=True, password='from-vault')
+    role = normalise([TMI, entry], networks=['127.0.0.1/32'], **SETTINGS)[1]
     assert role == {'name': 'reporting', 'rights': 'read-only', 'temporary': True, 'connection_limit': 5,
                     'networks': ['10.20.0.0/24'], 'password': 'from-vault'}
 
@@ -62,8 +62,8 @@ def test_networks_fall_back_to_the_roles_setting():
     ([TMI, {'name': 'x' * 64, 'rights': 'read-only'}], 'at most 63 bytes'),
     ([TMI, {'rights': 'read-only'}], 'app_user_roles[1]: name is None'),
     ([TMI, dict(REPORTING, right='read-only')], 'app_user_roles[1] (reporting): unknown field(s) right'),
-    ([TMI, dict(REPORTING, connection_limit=0)], 'app_user_roles[1] (reporting): connection_limit is 0: allowed: '
-                                                  'a whole number, 1 to 262143'),
+    ([TMI, dict(REPORTING, connection_limit=0)],
+     'app_user_roles[1] (reporting): connection_limit is 0: allowed: a whole number, 1 to 262143'),
     ([TMI, dict(REPORTING, connection_limit=-1)], 'connection_limit is -1'),
     ([TMI, dict(REPORTING, connection_limit=True)], 'connection_limit is True'),
     ([TMI, dict(REPORTING, networks='10.0.0.0/8')], "networks is '10.0.0.0/8': allowed: a list"),
@@ -182,8 +182,8 @@ def test_what_a_read_only_role_must_not_hold_is_revoked():
 def test_temporary_is_granted_only_when_asked():
     rows = settled()
     [call] = plan(rows, roles=(TMI, dict(REPORTING, temporary=True)))
-    assert (call['roles'], call['type'], call['privs'], call['state']) == ('reporting', 'database', 'TEMPORARY',
-                                                                          'present')
+    expected = ('reporting', 'database', 'TEMPORARY', 'present')
+    assert (call['roles'], call['type'], call['privs'], call['state']) == expected
 
 
 def test_the_read_only_tables_lose_their_write_privileges():
@@ -194,8 +194,8 @@ def test_the_read_only_tables_lose_their_write_privileges():
 
 def test_a_grant_option_is_taken_back():
     rows = [r for r in settled(reporting=False) if not (r['kind'] == 'table' and r['obj'] == 'users')]
-    rows += [row('table', 'users', 'tmi_app', p, grantable=(p == 'SELECT')) for p in ('SELECT', 'INSERT', 'UPDATE',
-                                                                                       'DELETE')]
+    rows += [row('table', 'users', 'tmi_app', p, grantable=(p == 'SELECT'))
+             for p in ('SELECT', 'INSERT', 'UPDATE', 'DELETE')]
     [call] = plan(rows, roles=(TMI,))
     assert (call['objs'], call['privs'], call['state'], call['grant_option']) == ('users', 'SELECT', 'present', False)
 
