@@ -172,7 +172,7 @@ def test_a_wrong_list_stops_the_role_before_anything_changes(pg_server, database
         tmi_postgresql_app_roles=[{'name': database['app'], 'rights': 'read-write'}, entry]))
     name, result = failed_task(report)
     assert rc != 0
-    assert name.endswith('Check the list of application roles.'), (name, result)
+    assert name.endswith('Check the ranges of the numeric settings and the list of application roles.'), (name, result)
     assert message in result['msg'], result['msg']
     assert result['msg'].endswith('Nothing was changed.')
     # The playbook migrates first (site.yml's order); the app_user role changed nothing.
