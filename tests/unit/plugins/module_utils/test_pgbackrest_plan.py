@@ -62,8 +62,8 @@ class TestRecoveryTarget(object):
         assert recovery_target(None, '  ')['type'] == 'default'
 
     def test_a_time(self):
-        assert recovery_target(' 2026-11-25 14:03:00+00 ', '') == {'type': 'time', 'target': '2026-11-25 14:03:00+00',
-                                                                    'lsn': None}
+        expected = {'type': 'time', 'target': '2026-11-25 14:03:00+00', 'lsn': None}
+        assert recovery_target(' 2026-11-25 14:03:00+00 ', '') == expected
 
     def test_an_lsn(self):
         assert recovery_target('', '0/5000060') == {'type': 'lsn', 'target': '0/5000060', 'lsn': 0x5000060}
