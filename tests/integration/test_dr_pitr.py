@@ -16,7 +16,7 @@ import time
 import pytest
 
 from pgserver import wait_for
-from pitr_helpers import damaged_dirs, recovered_ids, run_dr_pitr, start_archiving_cluster, write_for
+from pitr_helpers import TARGET_PYTHON, damaged_dirs, recovered_ids, run_dr_pitr, run_playbook, start_archiving_cluster, write_for
 
 
 @pytest.fixture
@@ -179,9 +179,30 @@ def test_recovery_to_an_lsn_and_refusal_without_a_backup_before_it(make_cluster,
     middle = len(rows) // 2
     lsn = rows[middle][3]
     target = '%X/%X' % (lsn >> 32, lsn & 0xFFFFFFFF)
-    tasks = run_dr_pitr(cluster, str(tmp_path), dr_pitr_target_lsn=target)
+    # The number of restore processes from the inventory (host_vars), not from -e.
+    tasks = run_dr_pitr(cluster, str(tmp_path), inventory_vars={'dr_pitr_process_max': 3}, dr_pitr_target_lsn=target)
 
+    assert '--process-max=3' in tasks['Restore the backup and write the recovery settings.']['cmd']
     assert recovered_ids(cluster) == [r[0] for r in rows[:middle + 1]]
     summary = tasks['Print the summary for the incident log.']['msg']
     assert 'Target: lsn %s' % target in summary
     assert_promoted_and_aside(cluster, summary)
+
+
+def test_the_inventory_sets_the_settings(tmp_path):
+    # Play variables used to hide host_vars: the out-of-range values below were
+    # silently replaced by the play's 2 and 60. Where the cluster and the
+    # repository are comes with -e (it always wins): a run that ignored the
+    # inventory must not find the host's own cluster.
+    returncode, tasks = run_playbook(
+        str(tmp_path),
+        dict(ansible_python_interpreter=TARGET_PYTHON, tmi_postgresql_hosts='localhost', dr_pitr_service_manager='pg_ctl',
+             dr_pitr_pgbackrest_config=str(tmp_path / 'no-such-pgbackrest.conf'), dr_pitr_pgdata=str(tmp_path / 'pgdata'),
+             dr_pitr_socket_dir=str(tmp_path), dr_pitr_port=1, dr_pitr_bindir=str(tmp_path)),
+        inventory_vars=dict(dr_pitr_process_max=1000, dr_pitr_new_timeline_archive_wait=3601))
+
+    failed = [t for t in tasks.values() if t.get('failed')]
+    assert returncode == 2 and len(failed) == 1, failed
+    assert failed[0]['msg'].startswith('dr_pitr_process_max is 1000: allowed: ')
+    assert 'dr_pitr_new_timeline_archive_wait is 3601: allowed: ' in failed[0]['msg']
+    assert not any(t.get('changed') for t in tasks.values())
