@@ -20,7 +20,12 @@ author:
   - TMI operations engineers (@tmi)
 options:
   login_db:
+    description:
+      - Database to connect to; any database of the cluster shows the same archiver.
+    type: str
+    required: false
     default: postgres
+    aliases: [ db ]
   warn:
     description:
       - Return an Ansible warning with RV(message) when archiving is failing.
@@ -38,6 +43,7 @@ attributes:
     description: The module changes nothing.
 seealso:
   - name: The pg_stat_archiver view
+    description: The archiver's counters in PostgreSQL's documentation.
     link: https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ARCHIVER-VIEW
 '''
 
