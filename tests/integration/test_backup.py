@@ -572,3 +572,15 @@ def test_the_role_writes_the_shared_bindir_into_the_settings_file(pg_server, tmi
     assert rc == 0, failed_task(report)
     with open(role_vars['backup_config_path']) as f:
         assert 'TMI_BACKUP_BINDIR=/opt/tmi-test/postgresql/bin\n' in f.read()
+
+
+def test_a_second_run_of_the_role_does_not_look_at_the_crontab_again(pg_server, tmi_db, open_dir, cron_file):
+    role_vars = role_vars_for(pg_server, tmi_db, open_dir, cron_file)
+    os.makedirs(os.path.join(open_dir, 'bin'))
+    rc, report = run_playbook(ROLE_PLAYBOOK, open_dir, role_vars)
+    assert rc == 0, failed_task(report)
+    assert task_result(report, 'Look for the crontab command.').get('skipped') is not True
+    rc, report = run_playbook(ROLE_PLAYBOOK, open_dir, role_vars)
+    assert rc == 0 and changed_count(report) == 0, report['stats']
+    assert task_result(report, 'Look for the crontab command.').get('skipped') is True
+    assert task_result(report, 'Remove the entry from the crontab of the backup user.').get('skipped') is True
