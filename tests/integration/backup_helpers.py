@@ -172,13 +172,13 @@ def restore_crontab(user, content):
 SYSTEM_PYTHON = '/usr/bin/python3'
 
 
-def run_playbook(playbook, workdir, extra_vars, check=False):
+def run_playbook(playbook, workdir, extra_vars, check=False, inventory='localhost,'):
     """ansible-playbook against localhost; return (exit status, the JSON callback's report)."""
     extra_vars = dict(dict(ansible_python_interpreter=sys.executable, tmi_postgresql_hosts='localhost'), **extra_vars)
     vars_file = os.path.join(workdir, 'vars-%s.yml' % uuid.uuid4().hex[:6])
     with open(vars_file, 'w') as f:
         yaml.safe_dump(extra_vars, f)
-    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-c', 'local',
             '-e', '@' + vars_file, playbook]
     if check:
         argv.append('--check')
@@ -195,7 +195,8 @@ def run_playbook(playbook, workdir, extra_vars, check=False):
 def task_result(report, name):
     for play in report['plays']:
         for task in play['tasks']:
-            if task['task']['name'] == name:
+            # A role's task is named 'ROLE : NAME'.
+            if task['task']['name'].split(' : ')[-1] == name:
                 return task['hosts']['localhost']
     raise AssertionError('task %r did not run' % name)
 
@@ -205,7 +206,7 @@ def failed_task(report):
         for task in play['tasks']:
             result = task['hosts'].get('localhost', {})
             if result.get('failed') and not result.get('ignore_errors'):
-                return task['task']['name'], result
+                return task['task']['name'].split(' : ')[-1], result
     return None, None
 
 

@@ -15,6 +15,7 @@ from backup_helpers import (
     REPO,
     SCRIPT,
     SYSTEM_PYTHON,
+    as_backup_user,
     backups,
     changed_count,
     copy_as,
@@ -540,3 +541,46 @@ def test_a_full_backup_disk_reports_no_space_left_and_keeps_older_backups(pg_ser
     assert 'writing %s/.' % small_backup_disk in result['error'] and '.dump.partial' in result['error']
     assert 'No space left on device' in err
     assert listing(small_backup_disk) == sorted(['.tmi-pg-backup.lock', os.path.basename(older)])
+
+
+def test_without_a_bindir_the_script_runs_the_pg_dump_on_its_path(pg_server, tmi_db, backup_dir, open_dir):
+    # No PostgreSQL version is built into the script: the role writes backup_bindir into its settings file.
+    wrappers = os.path.join(open_dir, 'bin')
+    os.makedirs(wrappers)
+    called = os.path.join(open_dir, 'called')
+    open(called, 'w').close()
+    os.chmod(called, 0o666)
+    for program in ('pg_dump', 'pg_restore'):
+        path = os.path.join(wrappers, program)
+        with open(path, 'w') as f:
+            f.write('#!/bin/sh\necho %s >>%s\nexec %s "$@"\n' % (program, called, os.path.join(pg_server.bindir, program)))
+        os.chmod(path, 0o755)
+    argv = as_backup_user(['env', 'PATH=%s:/usr/bin:/bin' % wrappers, SCRIPT, '--config', '', '--backup-dir', backup_dir,
+                           '--database', tmi_db, '--host', pg_server.socketdir, '--port', str(pg_server.port),
+                           '--no-syslog', '--json'])
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert open(called).read().split() == ['pg_dump', 'pg_restore', 'pg_restore']
+
+
+def test_the_role_writes_the_shared_bindir_into_the_settings_file(pg_server, tmi_db, open_dir, cron_file):
+    role_vars = role_vars_for(pg_server, tmi_db, open_dir, cron_file)
+    del role_vars['backup_bindir']
+    role_vars.update(tmi_postgresql_bindir='/opt/tmi-test/postgresql/bin', backup_cron_state='absent')
+    os.makedirs(os.path.join(open_dir, 'bin'))
+    rc, report = run_playbook(ROLE_PLAYBOOK, open_dir, role_vars)
+    assert rc == 0, failed_task(report)
+    with open(role_vars['backup_config_path']) as f:
+        assert 'TMI_BACKUP_BINDIR=/opt/tmi-test/postgresql/bin\n' in f.read()
+
+
+def test_a_second_run_of_the_role_does_not_look_at_the_crontab_again(pg_server, tmi_db, open_dir, cron_file):
+    role_vars = role_vars_for(pg_server, tmi_db, open_dir, cron_file)
+    os.makedirs(os.path.join(open_dir, 'bin'))
+    rc, report = run_playbook(ROLE_PLAYBOOK, open_dir, role_vars)
+    assert rc == 0, failed_task(report)
+    assert task_result(report, 'Look for the crontab command.').get('skipped') is not True
+    rc, report = run_playbook(ROLE_PLAYBOOK, open_dir, role_vars)
+    assert rc == 0 and changed_count(report) == 0, report['stats']
+    assert task_result(report, 'Look for the crontab command.').get('skipped') is True
+    assert task_result(report, 'Remove the entry from the crontab of the backup user.').get('skipped') is True

@@ -31,10 +31,11 @@ def failing_archiver():
     server.stop()
 
 
-def check_db(pg_server, db, workdir, python=None, **extra):
+def check_db(pg_server, db, workdir, python=None, inventory='localhost,', **extra):
     """Run the playbook; return (return code, JSON report of the plays, JSON file, Markdown file).
 
     python: the interpreter the modules run with (default: the test runner's, psycopg2).
+    An extra value of None leaves that variable out of the extra vars.
     """
     json_path = os.path.join(workdir, 'report.json')
     md_path = os.path.join(workdir, 'report.md')
@@ -50,11 +51,12 @@ def check_db(pg_server, db, workdir, python=None, **extra):
         tmi_check_db_markdown_path=md_path,
     )
     extra_vars.update(extra)
+    extra_vars = dict((k, v) for k, v in extra_vars.items() if v is not None)
     vars_file = os.path.join(workdir, 'vars-%s.yml' % uuid.uuid4().hex[:6])
     with open(vars_file, 'w') as f:
         yaml.safe_dump(extra_vars, f)
     proc = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+        [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-c', 'local',
          '-e', '@' + vars_file, PLAYBOOK],
         cwd=workdir, env=ansible_env(workdir), capture_output=True, text=True, timeout=600, check=False)
     try:
@@ -74,7 +76,8 @@ def read_if_there(path, read):
 
 def task_result(plays, name):
     for task in plays['plays'][0]['tasks']:
-        if task['task']['name'] == name:
+        # Tasks of the role are named 'tmi.postgresql.check_db : NAME'.
+        if task['task']['name'].split(' : ')[-1] == name:
             return task['hosts']['localhost']
     raise AssertionError('no result of the task %r' % name)
 
@@ -84,7 +87,13 @@ def printed_report(plays):
 
 
 def archive_warning(plays):
-    return task_result(plays, 'Warn when WAL archiving fails.')
+    """The Ansible warnings of the task that reads the archiver."""
+    return task_result(plays, "Read archive_mode and the WAL archiver's counters (warns when archiving fails).").get(
+        'warnings', [])
+
+
+def archive_failure(plays):
+    return task_result(plays, 'Fail when WAL archiving fails and tmi_check_db_fail_on_archive_errors is set.')
 
 
 def archiver_failures(server):
@@ -107,7 +116,7 @@ def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path, targ
     assert 'None: every table, column, index and constraint matches the definition.' in lines
     assert report['archiving']['archive_mode'] == 'off' and report['archiving']['failing'] is False
     assert lines[lines.index('## Archiving') + 2] == 'Archiving off (archive_mode = off).'
-    assert archive_warning(plays).get('skipped') is True
+    assert archive_warning(plays) == []
     assert markdown.splitlines() == lines
 
 
@@ -147,10 +156,10 @@ def test_archiving_failures_are_reported_and_warned(failing_archiver, tmp_path):
     assert archiving['archive_mode'] == 'on' and archiving['failing'] is True
     assert archiving['failed_count'] > 0 and archiving['last_failed_wal'] and archiving['last_failed_time']
     assert archiving['archived_count'] == 0 and archiving['last_archived_wal'] is None
-    warning = archive_warning(plays)
-    assert warning['failed'] is True and warning['msg'].startswith('WAL archiving fails (archive_mode on):')
-    assert 'last archived: never' in warning['msg']
-    assert plays['stats']['localhost']['ignored'] == 1
+    warnings = archive_warning(plays)
+    assert len(warnings) == 1 and warnings[0].startswith('WAL archiving fails (archive_mode on):')
+    assert 'last archived: never' in warnings[0]
+    assert plays['stats']['localhost']['ignored'] == 0 and plays['stats']['localhost']['failures'] == 0
     lines = markdown.splitlines()
     assert '- archive_mode: on' in lines and '- Archived: 0 segments, none yet' in lines
     assert any(line.startswith('- Failed: %d attempts, the last of %s at '
@@ -167,4 +176,19 @@ def test_archiving_failures_fail_the_play_when_told_to(failing_archiver, tmp_pat
     rc, plays, report, markdown = check_db(failing_archiver, db, str(tmp_path), tmi_check_db_fail_on_archive_errors=True)
     assert rc != 0
     assert report['archiving']['failing'] is True and report['valid'] is True
-    assert archive_warning(plays)['failed'] is True and plays['stats']['localhost']['ignored'] == 0
+    assert archive_failure(plays)['failed'] is True and plays['stats']['localhost']['ignored'] == 0
+
+
+def test_settings_in_the_inventory_win_over_the_defaults(pg_server, migrated, tmp_path):
+    """host_vars set the report path and the row counts: the play vars of the old playbook outranked them."""
+    inventory = tmp_path / 'inventory'
+    (inventory / 'host_vars').mkdir(parents=True)
+    (inventory / 'hosts.yml').write_text('all:\n  hosts:\n    localhost:\n')
+    md_path = str(tmp_path / 'from-host-vars.md')
+    (inventory / 'host_vars' / 'localhost.yml').write_text(yaml.safe_dump(dict(
+        tmi_check_db_markdown_path=md_path, tmi_check_db_row_counts='estimate')))
+    rc, plays, report, markdown = check_db(pg_server, migrated, str(tmp_path), inventory=str(inventory),
+                                           tmi_check_db_markdown_path=None)
+    assert rc == 0, printed_report(plays)
+    assert os.path.exists(md_path) and read_if_there(md_path, lambda f: f.read()).splitlines() == printed_report(plays)
+    assert report['tables']['users']['rows'] is None

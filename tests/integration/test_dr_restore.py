@@ -343,3 +343,24 @@ def test_numeric_settings_out_of_range_are_refused(pg_server, live, roles, backu
     assert name == 'Check the ranges of the numeric settings, before anything changes.'
     assert failure['msg'].startswith('%s is %r: ' % (variable, value))
     assert 'allowed: a whole number' in failure['msg']
+
+
+def test_settings_in_the_inventory_win_over_the_defaults(pg_server, live, roles, backup, backup_dir, tmp_path):
+    """host_vars ask for the swap and the report: the play vars of the old playbook outranked them."""
+    inventory = tmp_path / 'inventory'
+    (inventory / 'host_vars').mkdir(parents=True)
+    (inventory / 'hosts.yml').write_text('all:\n  hosts:\n    localhost:\n')
+    report_path = str(tmp_path / 'from-host-vars.json')
+    (inventory / 'host_vars' / 'localhost.yml').write_text(yaml.safe_dump(dict(
+        dr_restore_report_path=report_path, dr_restore_swap=True, dr_restore_definition=DEFINITION)))
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(
+        dr_restore_database=live, dr_restore_owner=roles[0], dr_restore_app_user=roles[1],
+        dr_restore_backup_dir=backup_dir, dr_restore_port=pg_server.port, dr_restore_socket_dir=pg_server.socketdir,
+        dr_restore_bindir=pg_server.bindir, dr_restore_login_user='postgres', dr_restore_become_user=''),
+        inventory=str(inventory))
+    assert rc == 0, failed_task(report)
+    with open(report_path) as f:
+        result = json.load(f)
+    assert result['file'] == backup and result['swapped'] is True
+    assert result['old_database'] == live.replace('tmi_', 'tmi_', 1) + '_old_' + result['restored_database'][-15:]
+    assert row_counts(pg_server, live) == row_counts(pg_server, result['old_database'])

@@ -44,7 +44,9 @@ TMI_BACKUP_HOST=/var/run/postgresql
 TMI_BACKUP_PORT=5432
 TMI_BACKUP_USER=
 TMI_BACKUP_PGPASSFILE=
-TMI_BACKUP_BINDIR=/usr/lib/postgresql/15/bin
+# Folder of pg_dump and pg_restore; empty = the ones on PATH (Debian's pg_wrapper
+# picks the newest installed version). The role writes its backup_bindir here.
+TMI_BACKUP_BINDIR=
 TMI_BACKUP_COMPRESS=6
 TMI_BACKUP_VERIFY=full
 TMI_BACKUP_SCHEMA_ONLY=false
@@ -90,7 +92,7 @@ Usage: $PROG [options]
   --port 1-65535         server port
   --user NAME            login role (default: the operating system user, by peer)
   --pgpass FILE          pgpass file for password logins (mode 0600)
-  --bindir DIR           folder of pg_dump and pg_restore
+  --bindir DIR           folder of pg_dump and pg_restore (default: the ones on PATH)
   --compress 0-9         compression level of the custom format
   --verify full|list     read the whole file back, or only its table of contents
   --schema-only          also write PREFIX_YYYYmmdd_HHMMSS.DATABASE.CLUSTER.schema.sql
@@ -269,6 +271,8 @@ encode_name() {
 
 check_settings() {
     local spec
+    PG_DUMP=${TMI_BACKUP_BINDIR:+$TMI_BACKUP_BINDIR/}pg_dump
+    PG_RESTORE=${TMI_BACKUP_BINDIR:+$TMI_BACKUP_BINDIR/}pg_restore
     PGCONNECT_TIMEOUT=${PGCONNECT_TIMEOUT:-30}
     for spec in "${NUMBERS[@]}"; do
         # shellcheck disable=SC2086 # the spec is four words
@@ -387,24 +391,24 @@ run_step() {
 dump_database() {
     local partial=$1
     STEP=pg_dump
-    run_step "$partial" "$TMI_BACKUP_BINDIR/pg_dump" --format=custom --compress="$TMI_BACKUP_COMPRESS" \
+    run_step "$partial" "$PG_DUMP" --format=custom --compress="$TMI_BACKUP_COMPRESS" \
         --file="$partial" --dbname="$TMI_BACKUP_DATABASE"
 }
 
 verify_dump() {
     local partial=$1
     STEP=verify_list
-    run_step "" "$TMI_BACKUP_BINDIR/pg_restore" --list "$partial"
+    run_step "" "$PG_RESTORE" --list "$partial"
     if [[ $TMI_BACKUP_VERIFY == full ]]; then
         STEP=verify_full
-        run_step "" "$TMI_BACKUP_BINDIR/pg_restore" --file=/dev/null "$partial"
+        run_step "" "$PG_RESTORE" --file=/dev/null "$partial"
     fi
 }
 
 dump_schema() {
     local partial=$1
     STEP=schema_dump
-    run_step "$partial" "$TMI_BACKUP_BINDIR/pg_dump" --schema-only --file="$partial" --dbname="$TMI_BACKUP_DATABASE"
+    run_step "$partial" "$PG_DUMP" --schema-only --file="$partial" --dbname="$TMI_BACKUP_DATABASE"
     STEP=verify_schema
     if ! grep -q '^-- PostgreSQL database dump complete' "$partial"; then
         fail "$EXIT_FAILED" "the schema dump is incomplete"
@@ -465,7 +469,7 @@ is_good_dump() {
     if [[ $path == "$RESULT_FILE" && $TMI_BACKUP_VERIFY == full ]]; then
         return 0
     fi
-    run_captured "$TMI_BACKUP_BINDIR/pg_restore" --file=/dev/null "$path"
+    run_captured "$PG_RESTORE" --file=/dev/null "$path"
 }
 
 is_good_schema() {

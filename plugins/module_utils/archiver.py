@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one definition of "WAL archiving is failing", for check_db and the wal_archive role.
+
+Archiving is failing when archive_mode is not off and the archiver's last
+failure is newer than its last success, or it failed and never succeeded.
+
+Two other readings were in use and both raise false alarms:
+- "failed_count grew during the check" (the wal_archive role): the archiver
+  retries the same segment until it is archived, so a failure followed by a
+  success is a recovered hiccup (a full disk that was cleaned, a network
+  share back), not a failing archive; nothing is stuck.
+- ignoring archive_mode (the wal_archive role too): pg_stat_archiver keeps its
+  counters across restarts, so after archiving is turned off the last failure
+  before that would be reported for ever, although no segment waits.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+# archive_mode and pg_stat_archiver in one row; times as text (ISO, with zone).
+# failed_newer is computed by the server, which compares the timestamps exactly.
+ARCHIVER_QUERY = (
+    "SELECT current_setting('archive_mode') AS archive_mode, "
+    "archived_count, last_archived_wal, last_archived_time::text AS last_archived_time, "
+    "failed_count, last_failed_wal, last_failed_time::text AS last_failed_time, "
+    "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failed_newer "
+    "FROM pg_stat_archiver")
+
+COLUMNS = ('archive_mode', 'archived_count', 'last_archived_wal', 'last_archived_time',
+           'failed_count', 'last_failed_wal', 'last_failed_time', 'failed_newer')
+
+
+def is_failing(archive_mode, failed_count, failed_newer):
+    """Whether archiving is failing (see the module docstring)."""
+    return archive_mode != 'off' and (failed_count or 0) > 0 and bool(failed_newer)
+
+
+def last_archived(status):
+    """'WAL at TIME' of the last archived segment, or 'never'."""
+    if not status.get('last_archived_wal'):
+        return 'never'
+    return '%s at %s' % (status['last_archived_wal'], status.get('last_archived_time'))
+
+
+def describe(status):
+    """One sentence for the operator: why archiving is failing, or that it is not."""
+    if status['archive_mode'] == 'off':
+        return 'WAL archiving is off (archive_mode off).'
+    if not status['failing']:
+        return 'WAL archiving works (archive_mode %s): %d segments archived, the last %s.' % (
+            status['archive_mode'], status['archived_count'] or 0, last_archived(status))
+    return ('WAL archiving fails (archive_mode %s): %d failures, the last of %s at %s; last archived: %s. '
+            'Point-in-time recovery cannot reach past the last archived segment, and pg_wal grows; '
+            "read the server log for the archive_command's error."
+            % (status['archive_mode'], status['failed_count'], status['last_failed_wal'],
+               status['last_failed_time'], last_archived(status)))
+
+
+def archiver_status(row):
+    """The status of the archiver from one row of ARCHIVER_QUERY (a tuple or a dict).
+
+    Returns the columns plus failing (bool) and message (str).
+    """
+    if not isinstance(row, dict):
+        if len(row) != len(COLUMNS):
+            raise ValueError('archiver row has %d columns, expected %d' % (len(row), len(COLUMNS)))
+        row = dict(zip(COLUMNS, row))
+    status = dict((name, row.get(name)) for name in COLUMNS)
+    status['failing'] = is_failing(status['archive_mode'], status['failed_count'], status['failed_newer'])
+    status['message'] = describe(status)
+    return status

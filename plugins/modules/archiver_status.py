@@ -1,0 +1,120 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: archiver_status
+short_description: Read archive_mode and pg_stat_archiver and say whether WAL archiving is failing
+version_added: 0.2.0
+description:
+  - Reads C(archive_mode) and the WAL archiver's counters (C(pg_stat_archiver)) with one query.
+  - Archiving is failing when C(archive_mode) is not C(off) and the archiver's last failure is newer
+    than its last success, or it failed and never succeeded. A failure followed by a success is a
+    recovered hiccup, and the counters left from before archiving was turned off are history.
+  - When archiving is failing, the module returns an Ansible warning (unless O(warn=false)); it
+    never fails because of it. Decide with the returned RV(failing).
+author:
+  - TMI operations engineers (@tmi)
+options:
+  login_db:
+    description:
+      - Database to connect to; any database of the cluster shows the same archiver.
+    type: str
+    required: false
+    default: postgres
+    aliases: [ db ]
+  warn:
+    description:
+      - Return an Ansible warning with RV(message) when archiving is failing.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - community.postgresql.postgres
+  - tmi.postgresql.connection
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it runs the same in check mode.
+  diff_mode:
+    support: none
+    description: The module changes nothing.
+seealso:
+  - name: The pg_stat_archiver view
+    description: The archiver's counters in PostgreSQL's documentation.
+    link: https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ARCHIVER-VIEW
+'''
+
+EXAMPLES = r'''
+- name: Warn when WAL archiving fails
+  tmi.postgresql.archiver_status:
+    login_unix_socket: /var/run/postgresql
+  become: true
+  become_user: postgres
+  register: archiver
+
+- name: Stop when it does
+  ansible.builtin.assert:
+    that: not archiver.failing
+    fail_msg: "{{ archiver.message }}"
+'''
+
+RETURN = r'''
+archiver:
+  description:
+    - C(archive_mode) (C(off), C(on) or C(always)) and the counters of C(pg_stat_archiver), times as text and
+      C(null) when there was no such event, C(failed_newer) (the last failure is newer than the last
+      success, or there never was one), C(failing) and C(message) as below.
+  returned: success
+  type: dict
+  sample: {"archive_mode": "on", "archived_count": 42, "last_archived_wal": "000000010000000000000029",
+           "last_archived_time": "2026-12-01 02:00:04.123+00", "failed_count": 0, "last_failed_wal": null,
+           "last_failed_time": null, "failed_newer": false, "failing": false,
+           "message": "WAL archiving works (archive_mode on): 42 segments archived, the last ..."}
+failing:
+  description: Whether WAL archiving is failing (see the description).
+  returned: success
+  type: bool
+  sample: false
+message:
+  description: One sentence for the operator on the state of archiving.
+  returned: success
+  type: str
+  sample: "WAL archiving is off (archive_mode off)."
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import ARCHIVER_QUERY, archiver_status
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+    DATABASE_ERRORS,
+    connect,
+    connection_argument_spec,
+    describe_database_error,
+    fetch_rows,
+    tuple_cursor,
+)
+
+
+def main():
+    spec = connection_argument_spec()
+    spec['login_db'] = dict(type='str', default='postgres', aliases=['db'])
+    spec['warn'] = dict(type='bool', default=True)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    conn = connect(module)
+    try:
+        cur = tuple_cursor(conn)
+        rows = fetch_rows(cur, ARCHIVER_QUERY)
+    except DATABASE_ERRORS as e:
+        module.fail_json(msg='cannot read pg_stat_archiver: %s' % describe_database_error(e))
+    finally:
+        conn.close()
+    status = archiver_status(rows[0])
+    if status['failing'] and module.params['warn']:
+        module.warn(status['message'])
+    module.exit_json(changed=False, archiver=status, failing=status['failing'], message=status['message'])
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,63 @@
+import pytest
+
+from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import archiver_status, is_failing
+
+
+def row(archive_mode='on', archived=0, last_archived=None, failed=0, last_failed=None, failed_newer=False):
+    return (archive_mode, archived, last_archived and last_archived[0], last_archived and last_archived[1],
+            failed, last_failed and last_failed[0], last_failed and last_failed[1], failed_newer)
+
+
+OK = ('000000010000000000000003', '2026-12-01 02:00:00+00')
+BAD = ('000000010000000000000004', '2026-12-01 02:05:00+00')
+
+
+def test_a_failure_and_never_a_success_is_failing():
+    status = archiver_status(row(failed=3, last_failed=BAD, failed_newer=True))
+    assert status['failing'] is True
+    assert status['message'].startswith('WAL archiving fails (archive_mode on): 3 failures, the last of '
+                                        '000000010000000000000004 at 2026-12-01 02:05:00+00; last archived: never.')
+
+
+def test_a_failure_newer_than_the_last_success_is_failing():
+    status = archiver_status(row(archived=2, last_archived=OK, failed=1, last_failed=BAD, failed_newer=True))
+    assert status['failing'] is True
+    assert 'last archived: 000000010000000000000003 at 2026-12-01 02:00:00+00.' in status['message']
+
+
+def test_a_failure_followed_by_a_success_is_recovered():
+    # The wal_archive role called this failing (failed_count grew during its check).
+    status = archiver_status(row(archived=5, last_archived=BAD, failed=1, last_failed=OK, failed_newer=False))
+    assert status['failing'] is False
+    assert status['message'].startswith('WAL archiving works (archive_mode on): 5 segments archived')
+
+
+def test_old_failures_do_not_count_once_archiving_is_off():
+    # pg_stat_archiver survives restarts; the wal_archive role ignored archive_mode.
+    status = archiver_status(row(archive_mode='off', failed=7, last_failed=BAD, failed_newer=True))
+    assert status['failing'] is False
+    assert status['message'] == 'WAL archiving is off (archive_mode off).'
+
+
+@pytest.mark.parametrize('mode', ['on', 'always'])
+def test_archive_mode_on_and_always_are_checked(mode):
+    assert is_failing(mode, 1, True) is True
+
+
+def test_counters_reset_after_a_failure_is_not_failing():
+    # pg_stat_reset_shared('archiver') leaves failed_count 0 and no times.
+    assert is_failing('on', 0, False) is False
+    assert is_failing('on', None, None) is False
+
+
+def test_a_dict_row_is_read_as_a_tuple_row():
+    tuple_status = archiver_status(row(failed=1, last_failed=BAD, failed_newer=True))
+    keys = ('archive_mode', 'archived_count', 'last_archived_wal', 'last_archived_time', 'failed_count',
+            'last_failed_wal', 'last_failed_time', 'failed_newer')
+    assert archiver_status(dict(zip(keys, row(failed=1, last_failed=BAD, failed_newer=True)))) == tuple_status
+    assert set(tuple_status) == set(keys) | {'failing', 'message'}
+
+
+def test_a_row_of_the_wrong_width_is_refused():
+    with pytest.raises(ValueError, match='3 columns, expected 8'):
+        archiver_status(('on', 1, 2))
