@@ -14,6 +14,7 @@ import uuid
 import yaml
 
 from ansible_run import ansible_env
+from migration_files import NEWEST
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCRIPT = os.path.join(REPO, 'roles', 'backup', 'files', 'tmi-pg-backup.sh')
@@ -117,7 +118,7 @@ def copy_as(backup_dir, source, name, size=None):
 
 
 def load_tmi(pg_server, db, users=20, owner=None):
-    """TMI's schema at version 8 (created as `owner` when given) with a little data in every table."""
+    """TMI's schema at the newest version (created as `owner` when given) with a little data in every table."""
     conn = pg_server.connect(db)
     try:
         with conn.cursor() as cur:
@@ -127,7 +128,7 @@ def load_tmi(pg_server, db, users=20, owner=None):
                 with open(path) as f:
                     cur.execute(f.read())
             cur.execute('CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);'
-                        'INSERT INTO schema_migrations VALUES (8, false)')
+                        'INSERT INTO schema_migrations VALUES (%d, false)' % NEWEST)
             cur.execute(SEED_SQL, dict(users=users))
     finally:
         conn.close()
@@ -172,13 +173,28 @@ def restore_crontab(user, content):
 SYSTEM_PYTHON = '/usr/bin/python3'
 
 
-def run_playbook(playbook, workdir, extra_vars, check=False):
-    """ansible-playbook against localhost; return (exit status, the JSON callback's report)."""
+def inventory_with_host_vars(workdir, host_vars):
+    """An inventory folder of localhost whose host_vars/localhost.yml holds host_vars."""
+    folder = os.path.join(workdir, 'inventory-%s' % uuid.uuid4().hex[:6])
+    os.makedirs(os.path.join(folder, 'host_vars'))
+    with open(os.path.join(folder, 'hosts.yml'), 'w') as f:
+        yaml.safe_dump({'all': {'hosts': {'localhost': {}}}}, f)
+    with open(os.path.join(folder, 'host_vars', 'localhost.yml'), 'w') as f:
+        yaml.safe_dump(host_vars, f)
+    return folder
+
+
+def run_playbook(playbook, workdir, extra_vars, check=False, host_vars=None):
+    """ansible-playbook against localhost; return (exit status, the JSON callback's report).
+
+    host_vars: variables set in the inventory (host_vars/localhost.yml) rather than with -e.
+    """
     extra_vars = dict(dict(ansible_python_interpreter=sys.executable, tmi_postgresql_hosts='localhost'), **extra_vars)
     vars_file = os.path.join(workdir, 'vars-%s.yml' % uuid.uuid4().hex[:6])
     with open(vars_file, 'w') as f:
         yaml.safe_dump(extra_vars, f)
-    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+    inventory = inventory_with_host_vars(workdir, host_vars) if host_vars else 'localhost,'
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-c', 'local',
             '-e', '@' + vars_file, playbook]
     if check:
         argv.append('--check')
@@ -192,10 +208,15 @@ def run_playbook(playbook, workdir, extra_vars, check=False):
     return proc.returncode, report
 
 
+def task_name(task):
+    """A task's name without the "ROLE : " the callback puts before the tasks of a role."""
+    return task['task']['name'].split(' : ')[-1]
+
+
 def task_result(report, name):
     for play in report['plays']:
         for task in play['tasks']:
-            if task['task']['name'] == name:
+            if task_name(task) == name:
                 return task['hosts']['localhost']
     raise AssertionError('task %r did not run' % name)
 
@@ -205,7 +226,7 @@ def failed_task(report):
         for task in play['tasks']:
             result = task['hosts'].get('localhost', {})
             if result.get('failed') and not result.get('ignore_errors'):
-                return task['task']['name'], result
+                return task_name(task), result
     return None, None
 
 
