@@ -30,3 +30,9 @@ def versions_above(version):
 
 def joined(versions):
     return ', '.join(str(v) for v in versions)
+
+
+def objects_of(definition):
+    """How many objects schema validation matches in a database that fits `definition` (a loaded Definition):
+    tables, columns, constraints (primary keys, unique, foreign keys, checks), indexes, and the version."""
+    return sum(1 + len(t.columns) + len(t.constraints) + len(t.indexes) for t in definition.tables) + 1
