@@ -88,9 +88,10 @@ def _users(catalog):
     (lambda c: setattr(c.tables['threats'].constraints['threats_severity_check'], 'definition', 'CHECK (true)'),
      [('error', 'check', 'threats', 'threats_severity_check')]),
     (lambda c: _users(c).constraints.pop('users_email_key'), [('error', 'unique', 'users', 'users_email_key')]),
-    (lambda c: setattr(c, 'migration', MigrationState(True, [(8, True)])),
+    # Dirty at the definition's version; then the version below it.
+    (lambda c: setattr(c, 'migration', MigrationState(True, [(c.migration.version, True)])),
      [('error', 'migration', 'schema_migrations', 'dirty')]),
-    (lambda c: setattr(c, 'migration', MigrationState(True, [(7, False)])),
+    (lambda c: setattr(c, 'migration', MigrationState(True, [(c.migration.version - 1, False)])),
      [('error', 'migration', 'schema_migrations', 'version')]),
     (lambda c: setattr(c, 'migration', MigrationState(False)),
      [('error', 'migration', 'schema_migrations', 'version')]),
