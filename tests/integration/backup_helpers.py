@@ -173,27 +173,12 @@ def restore_crontab(user, content):
 SYSTEM_PYTHON = '/usr/bin/python3'
 
 
-def inventory_with_host_vars(workdir, host_vars):
-    """An inventory folder of localhost whose host_vars/localhost.yml holds host_vars."""
-    folder = os.path.join(workdir, 'inventory-%s' % uuid.uuid4().hex[:6])
-    os.makedirs(os.path.join(folder, 'host_vars'))
-    with open(os.path.join(folder, 'hosts.yml'), 'w') as f:
-        yaml.safe_dump({'all': {'hosts': {'localhost': {}}}}, f)
-    with open(os.path.join(folder, 'host_vars', 'localhost.yml'), 'w') as f:
-        yaml.safe_dump(host_vars, f)
-    return folder
-
-
-def run_playbook(playbook, workdir, extra_vars, check=False, host_vars=None):
-    """ansible-playbook against localhost; return (exit status, the JSON callback's report).
-
-    host_vars: variables set in the inventory (host_vars/localhost.yml) rather than with -e.
-    """
+def run_playbook(playbook, workdir, extra_vars, check=False, inventory='localhost,'):
+    """ansible-playbook against localhost; return (exit status, the JSON callback's report)."""
     extra_vars = dict(dict(ansible_python_interpreter=sys.executable, tmi_postgresql_hosts='localhost'), **extra_vars)
     vars_file = os.path.join(workdir, 'vars-%s.yml' % uuid.uuid4().hex[:6])
     with open(vars_file, 'w') as f:
         yaml.safe_dump(extra_vars, f)
-    inventory = inventory_with_host_vars(workdir, host_vars) if host_vars else 'localhost,'
     argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-c', 'local',
             '-e', '@' + vars_file, playbook]
     if check:
@@ -208,15 +193,11 @@ def run_playbook(playbook, workdir, extra_vars, check=False, host_vars=None):
     return proc.returncode, report
 
 
-def task_name(task):
-    """A task's name without the "ROLE : " the callback puts before the tasks of a role."""
-    return task['task']['name'].split(' : ')[-1]
-
-
 def task_result(report, name):
     for play in report['plays']:
         for task in play['tasks']:
-            if task_name(task) == name:
+            # A role's task is named 'ROLE : NAME'.
+            if task['task']['name'].split(' : ')[-1] == name:
                 return task['hosts']['localhost']
     raise AssertionError('task %r did not run' % name)
 
@@ -226,7 +207,7 @@ def failed_task(report):
         for task in play['tasks']:
             result = task['hosts'].get('localhost', {})
             if result.get('failed') and not result.get('ignore_errors'):
-                return task_name(task), result
+                return task['task']['name'].split(' : ')[-1], result
     return None, None
 
 

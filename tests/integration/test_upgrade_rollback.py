@@ -5,6 +5,7 @@ import shutil
 import uuid
 
 import pytest
+import yaml
 
 from backup_helpers import (
     AS_ROOT,
@@ -17,7 +18,6 @@ from backup_helpers import (
     load_tmi,
     row_counts,
     run_playbook,
-    task_name,
     task_result,
 )
 from migration_files import NEWEST, joined, versions_above
@@ -62,10 +62,23 @@ def connection_vars(pg_server, live, owner, prefix):
             prefix + 'become_user': ''}
 
 
+def inventory(workdir, host_vars):
+    """An inventory of localhost (as -i): with host_vars/localhost.yml holding host_vars when given."""
+    if not host_vars:
+        return 'localhost,'
+    folder = os.path.join(workdir, 'inventory-%s' % uuid.uuid4().hex[:6])
+    os.makedirs(os.path.join(folder, 'host_vars'))
+    with open(os.path.join(folder, 'hosts.yml'), 'w') as f:
+        yaml.safe_dump({'all': {'hosts': {'localhost': {}}}}, f)
+    with open(os.path.join(folder, 'host_vars', 'localhost.yml'), 'w') as f:
+        yaml.safe_dump(host_vars, f)
+    return folder
+
+
 def rollback(pg_server, live, owner, workdir, host_vars=None, **extra):
     extra_vars = connection_vars(pg_server, live, owner, 'rollback_')
     extra_vars.update(extra)
-    return run_playbook(ROLLBACK, workdir, extra_vars, host_vars=host_vars)
+    return run_playbook(ROLLBACK, workdir, extra_vars, inventory=inventory(workdir, host_vars))
 
 
 def upgrade(pg_server, live, owner, backup_dir, workdir, host_vars=None, **extra):
@@ -76,7 +89,7 @@ def upgrade(pg_server, live, owner, backup_dir, workdir, host_vars=None, **extra
                       tmi_backup_dir=backup_dir, tmi_backup_host=pg_server.socketdir, tmi_backup_port=pg_server.port,
                       tmi_backup_bindir=pg_server.bindir)
     extra_vars.update(extra)
-    return run_playbook(UPGRADE, workdir, extra_vars, host_vars=host_vars)
+    return run_playbook(UPGRADE, workdir, extra_vars, inventory=inventory(workdir, host_vars))
 
 
 def summary_of(report, name='Print the summary.'):
@@ -89,7 +102,7 @@ def upgrade_summary(report):
 
 def last_failure(report):
     """The task that failed the play (failed_task returns the first, here the one the rescue handled)."""
-    failures = [(task_name(task), task['hosts']['localhost']) for play in report['plays'] for task in play['tasks']
+    failures = [(task['task']['name'].split(' : ')[-1], task['hosts']['localhost']) for play in report['plays'] for task in play['tasks']
                 if task['hosts'].get('localhost', {}).get('failed')]
     return failures[-1] if failures else (None, None)
 
