@@ -99,8 +99,7 @@ def upgrade_summary(report):
             restore = '- Restore: not needed'
         lines += [
             '- Failed at: %s: %s' % (report.get('failed_task') or '?', report.get('error') or '?'),
-            '- Version before the upgrade: %s; now: %s' % (report['version_before'],
-                                                            'unknown' if now is None else now),
+            '- Version before the upgrade: %s; now: %s' % (report['version_before'], 'unknown' if now is None else now),
             '- Brought back by: %s' % recovery['method'],
             '- Rollback migrations not used: %s' % recovery['rollback_error'] if recovery['rollback_error']
             else '- Backup not needed',

@@ -43,6 +43,7 @@ attributes:
     description: The module only reads; it behaves the same in check mode.
   diff_mode:
     support: none
+    description: The module changes nothing, so there is no difference to show.
 seealso:
   - module: tmi.postgresql.migrate
 '''

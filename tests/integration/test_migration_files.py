@@ -32,8 +32,8 @@ FK_ACTION_NAMES = {'no action': 'NO ACTION', 'restrict': 'RESTRICT', 'cascade': 
 
 
 def catalog_type(name):
-    base, _, modifier = name.partition('(')
-    return TYPE_NAMES.get(base, base) + ('(' + modifier if modifier else '')
+    base, paren, modifier = name.partition('(')
+    return TYPE_NAMES.get(base, base) + paren + modifier
 
 
 with open(DEFINITION) as _f:

@@ -367,7 +367,7 @@ ATTACK_CHECKS = [{'name': 'attack_c_one', 'expression': "c <> 'a"},
 
 def _attack_definition():
     data = {'version': NEWEST, 'tables': {'attack': {'columns': [{'name': 'c', 'type': 'text'}],
-                                                'checks': ATTACK_CHECKS}}}
+                                                     'checks': ATTACK_CHECKS}}}
     return data
 
 

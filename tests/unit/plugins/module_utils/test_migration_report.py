@@ -132,5 +132,5 @@ def test_the_summary_of_a_rollback():
         '- Duration: migrate 0.4 s, total 1.3 s',
     ]
     nothing = dict(report, migrate=dict(version_before=5, version_after=5, applied=[]), validation={})
-    assert rollback_summary(nothing)[4:6] == ['- Down steps: none',
-                                             '- Validation at version ? (definition describes ?): ? errors, ? warnings']
+    assert rollback_summary(nothing)[4:6] == [
+        '- Down steps: none', '- Validation at version ? (definition describes ?): ? errors, ? warnings']
