@@ -226,3 +226,11 @@ def check_applied_files(migrations, state, allow_modified=False):
 
 def pending_migrations(migrations, version):
     return [dict(version=m.version, name=m.name) for m in migrations if m.version > version]
+
+
+def versions_without_down(migrations, current, since=0):
+    """The applied versions above `since` (up to `current`) that have no .down.sql file.
+
+    Rolling back from `current` to `since` is possible only when this is empty.
+    """
+    return [m.version for m in migrations if since < m.version <= current and m.down is None]

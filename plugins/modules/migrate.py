@@ -177,6 +177,14 @@ pending:
   type: list
   elements: dict
   sample: [{"version": 8, "name": "add_additional_constraints"}]
+without_down:
+  description:
+    - Versions the run applies (in check mode, would apply) that have no C(.down.sql) file, so that the rollback
+      migrations could not undo the run. Empty when rolling back.
+  returned: always
+  type: list
+  elements: int
+  sample: [9]
 duration_ms:
   description: Time the module spent connected to the database, in milliseconds.
   returned: success
@@ -203,6 +211,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan impo
     pending_migrations,
     plan_steps,
     resolve_target,
+    versions_without_down,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source import (
     MigrationError,
@@ -278,6 +287,7 @@ def migrate(module, db, migrations, result):
     steps = plan_steps(migrations, state.version, target, module.params['allow_down'])
     result['plan'] = [s.summary() for s in steps]
     result['pending'] = pending_migrations(migrations, target)
+    result['without_down'] = versions_without_down(migrations, target, since=state.version)
     if module._diff and steps:
         result['diff'] = diff_of(steps, state.version, target)
     if not steps:
@@ -312,7 +322,8 @@ def main():
                                                 or module.params['force_version'] is not None):
         module.fail_json(msg='target cannot be combined with steps or force_version')
 
-    result = dict(changed=False, applied=[], plan=[], pending=[], version_before=0, version_after=0, dirty=False)
+    result = dict(changed=False, applied=[], plan=[], pending=[], without_down=[], version_before=0, version_after=0,
+                  dirty=False)
     try:
         check_options(module.params)
         migrations = load_migrations(dict((f['filename'], f['content']) for f in module.params['_migrations']))

@@ -14,6 +14,7 @@ import uuid
 import yaml
 
 from ansible_run import ansible_env
+from migration_files import NEWEST
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 SCRIPT = os.path.join(REPO, 'roles', 'backup', 'files', 'tmi-pg-backup.sh')
@@ -117,7 +118,7 @@ def copy_as(backup_dir, source, name, size=None):
 
 
 def load_tmi(pg_server, db, users=20, owner=None):
-    """TMI's schema at version 8 (created as `owner` when given) with a little data in every table."""
+    """TMI's schema at the newest version (created as `owner` when given) with a little data in every table."""
     conn = pg_server.connect(db)
     try:
         with conn.cursor() as cur:
@@ -127,7 +128,7 @@ def load_tmi(pg_server, db, users=20, owner=None):
                 with open(path) as f:
                     cur.execute(f.read())
             cur.execute('CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);'
-                        'INSERT INTO schema_migrations VALUES (8, false)')
+                        'INSERT INTO schema_migrations VALUES (%d, false)' % NEWEST)
             cur.execute(SEED_SQL, dict(users=users))
     finally:
         conn.close()

@@ -5,6 +5,7 @@ import os
 import re
 
 import yaml
+from migration_files import NEWEST
 
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import load_definition
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_sql import generate_sql
@@ -33,9 +34,10 @@ def run_sql(pg_server, db, sql):
         conn.close()
 
 
-def migrate_with_sql_files(pg_server, db, version=8):
-    """Apply the .up.sql files 1..version as plain SQL and record the version as golang-migrate does."""
-    files = sorted(glob.glob(os.path.join(REPO, 'files', 'migrations', '*.up.sql')))[:version]
+def migrate_with_sql_files(pg_server, db, version=NEWEST):
+    """Apply the .up.sql files up to version as plain SQL and record the version as golang-migrate does."""
+    files = [path for path in sorted(glob.glob(os.path.join(REPO, 'files', 'migrations', '*.up.sql')))
+             if int(os.path.basename(path).split('_')[0]) <= version]
     for path in files:
         with open(path) as f:
             run_sql(pg_server, db, f.read())

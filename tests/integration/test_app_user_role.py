@@ -10,6 +10,7 @@ import psycopg2.errorcodes
 import pytest
 
 from backup_helpers import AS_ROOT, SYSTEM_PYTHON, changed_count, failed_task, make_open_dir, run_playbook
+from migration_files import NEWEST
 
 ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'app_user_role.yml')
 MIGRATION_TABLES = ('schema_migrations', 'schema_migrations_history')
@@ -76,7 +77,7 @@ def test_the_application_reads_the_migration_tables_and_cannot_write_them(pg_ser
     finally:
         conn.rollback()
         conn.close()
-    assert pg_server.query(provisioned['db'], 'SELECT version, dirty FROM schema_migrations') == [(8, False)]
+    assert pg_server.query(provisioned['db'], 'SELECT version, dirty FROM schema_migrations') == [(NEWEST, False)]
 
 
 def test_the_application_still_writes_the_other_tables_old_and_new(pg_server, provisioned):

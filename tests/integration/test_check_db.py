@@ -11,6 +11,7 @@ import yaml
 
 from ansible_run import ansible_env
 from collection_path import REPO
+from migration_files import NEWEST
 from pgserver import PgServer, wait_for
 from schema_helpers import migrate_with_sql_files, run_sql
 
@@ -106,12 +107,12 @@ def test_clean_database_gives_a_clean_report(pg_server, migrated, tmp_path, targ
     assert rc == 0, printed_report(plays)
     assert report['connection'] == 'ok' and report['valid'] is True
     assert report['server_version'].startswith(str(pg_server.query('postgres', 'SHOW server_version')[0][0]))
-    assert report['migration'] == dict(expected_version=8, table_exists=True, version=8, dirty=False)
+    assert report['migration'] == dict(expected_version=NEWEST, table_exists=True, version=NEWEST, dirty=False)
     assert report['tables']['users']['rows'] == 1 and report['tables']['users']['size_bytes'] > 0
     assert report['findings'] == []
     lines = printed_report(plays)
     assert '- Connection: ok' in lines
-    assert '- Migration version: 8 (definition: 8), dirty: no' in lines
+    assert '- Migration version: %d (definition: %d), dirty: no' % (NEWEST, NEWEST) in lines
     assert any(line.startswith('| users | present | ok | ok | ok | 1 |') for line in lines)
     assert 'None: every table, column, index and constraint matches the definition.' in lines
     assert report['archiving']['archive_mode'] == 'off' and report['archiving']['failing'] is False

@@ -7,6 +7,7 @@ import zlib
 import pytest
 
 from ansible_run import run_module, run_tasks, start_playbook, task_results
+from migration_files import NEWEST, VERSIONS, versions_above
 from pgserver import wait_for
 
 MODULE = 'tmi.postgresql.migrate'
@@ -54,14 +55,14 @@ def test_applies_tmi_migrations_then_changes_nothing(pg_server, pg_db, migrate):
     first = migrate()
     assert not first.get('failed'), first['msg'] if 'msg' in first else first
     assert first['changed'] is True
-    assert (first['version_before'], first['version_after'], first['dirty']) == (0, 8, False)
-    assert [a['version'] for a in first['applied']] == list(range(1, 9))
+    assert (first['version_before'], first['version_after'], first['dirty']) == (0, NEWEST, False)
+    assert [a['version'] for a in first['applied']] == VERSIONS
     assert first['pending'] == []
     assert set(TMI_TABLES) <= set(tables(pg_server, pg_db))
-    assert state(pg_server, pg_db) == ([(8, False)], [(v, 'up') for v in range(1, 9)])
+    assert state(pg_server, pg_db) == ([(NEWEST, False)], [(v, 'up') for v in VERSIONS])
 
     second = migrate()
-    assert second['changed'] is False and second['applied'] == [] and second['version_after'] == 8
+    assert second['changed'] is False and second['applied'] == [] and second['version_after'] == NEWEST
 
 
 def test_version_table_is_golang_migrates(pg_server, pg_db, migrate):
@@ -87,51 +88,51 @@ def test_reads_a_database_golang_migrate_left_at_version_5(pg_server, pg_db, mig
     pg_server.query(pg_db, 'INSERT INTO schema_migrations VALUES (5, false)')
 
     result = migrate()
-    assert result['version_before'] == 5 and [a['version'] for a in result['applied']] == [6, 7, 8]
-    assert pg_server.query(pg_db, 'SELECT version, dirty FROM schema_migrations') == [(8, False)]
+    assert result['version_before'] == 5 and [a['version'] for a in result['applied']] == versions_above(5)
+    assert pg_server.query(pg_db, 'SELECT version, dirty FROM schema_migrations') == [(NEWEST, False)]
 
 
 def test_down_to_5_and_up_again_gives_the_identical_schema(pg_server, pg_db, migrate):
     migrate()
-    at_8 = pg_server.schema_dump(pg_db)
+    at_newest = pg_server.schema_dump(pg_db)
 
     refused = migrate(target='5')
     assert refused.get('failed') and 'allow_down' in refused['msg']
-    assert state(pg_server, pg_db)[0] == [(8, False)]
+    assert state(pg_server, pg_db)[0] == [(NEWEST, False)]
 
     down = migrate(target='5', allow_down=True)
-    assert [(a['version'], a['direction']) for a in down['applied']] == [(8, 'down'), (7, 'down'), (6, 'down')]
+    assert [(a['version'], a['direction']) for a in down['applied']] == [(v, 'down') for v in reversed(versions_above(5))]
     assert down['version_after'] == 5 and state(pg_server, pg_db)[0] == [(5, False)]
 
     up = migrate()
-    assert [a['version'] for a in up['applied']] == [6, 7, 8]
-    assert pg_server.schema_dump(pg_db) == at_8
+    assert [a['version'] for a in up['applied']] == versions_above(5)
+    assert pg_server.schema_dump(pg_db) == at_newest
 
 
 def test_down_to_0_leaves_an_empty_version_table(pg_server, pg_db, migrate):
     migrate()
-    at_8 = pg_server.schema_dump(pg_db)
+    at_newest = pg_server.schema_dump(pg_db)
     result = migrate(target='0', allow_down=True)
-    assert result['version_after'] == 0 and len(result['applied']) == 8
+    assert result['version_after'] == 0 and len(result['applied']) == len(VERSIONS)
     assert tables(pg_server, pg_db) == ['schema_migrations', 'schema_migrations_history']
     assert pg_server.query(pg_db, 'SELECT count(*) FROM schema_migrations') == [(0,)]
-    assert migrate()['version_after'] == 8
-    assert pg_server.schema_dump(pg_db) == at_8
+    assert migrate()['version_after'] == NEWEST
+    assert pg_server.schema_dump(pg_db) == at_newest
 
 
 def test_steps_move_one_version_at_a_time(migrate):
     assert migrate(steps=2)['version_after'] == 2
     assert migrate(steps=1)['version_after'] == 3
     assert migrate(steps=-1, allow_down=True)['version_after'] == 2
-    too_far = migrate(steps=7)
-    assert too_far.get('failed') and 'only 6 exist' in too_far['msg']
+    too_far = migrate(steps=len(versions_above(2)) + 1)
+    assert too_far.get('failed') and 'only %d exist' % len(versions_above(2)) in too_far['msg']
 
 
 def test_check_mode_reports_the_plan_and_changes_nothing(pg_server, pg_db, migrate):
     result = migrate(check=True, diff=True)
     assert result['changed'] is True and result['applied'] == []
-    assert [p['version'] for p in result['plan']] == list(range(1, 9))
-    assert result['version_after'] == 8
+    assert [p['version'] for p in result['plan']] == VERSIONS
+    assert result['version_after'] == NEWEST
     assert 'CREATE TABLE users' in result['diff']['prepared']
     assert '000008_add_additional_constraints.up.sql' in result['diff']['prepared']
     assert state(pg_server, pg_db) == (None, []) and tables(pg_server, pg_db) == []
@@ -242,7 +243,7 @@ def test_dirty_database_is_refused_until_forced(pg_server, pg_db, migrate, work)
     assert state(pg_server, pg_db)[0] == [(7, False)]
     assert state(pg_server, pg_db)[1][-1] == (7, 'force')
     assert migrate(force_version=7)['changed'] is False
-    assert migrate()['version_after'] == 8
+    assert migrate()['version_after'] == NEWEST
 
 
 def test_no_transaction_file_runs_outside_a_transaction(pg_server, pg_db, migrate, work):
@@ -399,4 +400,4 @@ def test_damaged_version_row_is_refused_naming_the_table_and_force_repairs_it(pg
         forced = migrate(force_version=5)
         assert forced['changed'] is True and not forced.get('failed'), forced.get('msg')
         assert state(pg_server, pg_db)[0] == [(5, False)]
-    assert migrate()['version_after'] == 8
+    assert migrate()['version_after'] == NEWEST

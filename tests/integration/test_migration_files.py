@@ -1,9 +1,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The eight TMI migration files against a real PostgreSQL server.
+"""TMI's migration files against a real PostgreSQL server.
 
 Each file is applied on its own with psycopg2 inside one transaction, in
-version order, as the migrate module does. The expected catalog below is
-written from TMI's schema specification (tmi-schema.md), not from the SQL files.
+version order, as the migrate module does. The expected catalog is read from
+the schema definition, files/schema/tmi.yml (which describes TMI's schema
+specification), not from the SQL files: the migrations must build exactly it.
 """
 
 import collections
@@ -13,159 +14,56 @@ import re
 import psycopg2
 import psycopg2.errors
 import pytest
+import yaml
+from migration_files import DEFINITION, MIGRATIONS_DIR, VERSIONS, migrations
 
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source import is_transaction_control
 from ansible_collections.tmi.postgresql.plugins.module_utils.sql_split import split_statements
 
-MIGRATIONS_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), '..', '..', 'files', 'migrations'))
+MIGRATIONS = migrations()
 
-MIGRATIONS = [
-    (1, 'initial_schema'),
-    (2, 'add_indexes'),
-    (3, 'add_constraints'),
-    (4, 'add_refresh_tokens'),
-    (5, 'add_user_providers'),
-    (6, 'update_schema'),
-    (7, 'add_missing_indexes'),
-    (8, 'add_additional_constraints'),
-]
-VERSIONS = [migration[0] for migration in MIGRATIONS]
+# --- the schema at the newest version, from files/schema/tmi.yml -----------
 
-# --- the schema at version 8, from tmi-schema.md ---------------------------
-
-TSTZ = 'timestamp with time zone'
-PK = ('uuid', True, 'gen_random_uuid()')
-STAMP = (TSTZ, True, 'now()')
+# The definition's short type names as format_type() prints them.
+TYPE_NAMES = {'timestamptz': 'timestamp with time zone', 'varchar': 'character varying', 'int': 'integer',
+              'bool': 'boolean', 'int8': 'bigint', 'int4': 'integer', 'int2': 'smallint'}
+FK_ACTION_NAMES = {'no action': 'NO ACTION', 'restrict': 'RESTRICT', 'cascade': 'CASCADE', 'set null': 'SET NULL',
+                   'set default': 'SET DEFAULT'}
 
 
-def varchar(length, not_null):
-    return ('character varying(%d)' % length, not_null, None)
+def catalog_type(name):
+    base, paren, modifier = name.partition('(')
+    return TYPE_NAMES.get(base, base) + paren + modifier
 
+
+with open(DEFINITION) as _f:
+    _TABLES = yaml.safe_load(_f)['tables']
 
 # table -> column -> (type, NOT NULL, default)
-EXPECTED_COLUMNS = {
-    'users': {
-        'id': PK,
-        'email': varchar(320, True),
-        'name': varchar(255, True),
-        'last_login': (TSTZ, False, None),
-        'created_at': STAMP,
-        'modified_at': STAMP,
-    },
-    'user_providers': {
-        'id': PK,
-        'user_id': ('uuid', True, None),
-        'provider': varchar(50, True),
-        'provider_user_id': varchar(255, True),
-        'email': varchar(320, True),
-        'is_primary': ('boolean', True, 'false'),
-        'last_login': (TSTZ, False, None),
-        'created_at': STAMP,
-        'modified_at': STAMP,
-    },
-    'threat_models': {
-        'id': PK,
-        'owner_email': varchar(320, True),
-        'name': varchar(255, True),
-        'description': ('text', False, None),
-        'created_at': STAMP,
-        'modified_at': STAMP,
-    },
-    'threat_model_access': {
-        'id': PK,
-        'threat_model_id': ('uuid', True, None),
-        'user_email': varchar(320, True),
-        'role': varchar(50, True),
-        'created_at': STAMP,
-        'modified_at': STAMP,
-    },
-    'threats': {
-        'id': PK,
-        'threat_model_id': ('uuid', True, None),
-        'name': varchar(255, True),
-        'description': ('text', False, None),
-        'severity': varchar(20, False),
-        'likelihood': varchar(20, False),
-        'risk_level': varchar(20, False),
-        'mitigation': ('text', False, None),
-        'created_at': STAMP,
-        'modified_at': STAMP,
-    },
-    'diagrams': {
-        'id': PK,
-        'threat_model_id': ('uuid', True, None),
-        'name': varchar(255, True),
-        'type': varchar(50, False),
-        'content': ('text', False, None),
-        'metadata': ('jsonb', False, None),
-        'created_at': STAMP,
-        'modified_at': STAMP,
-    },
-    'refresh_tokens': {
-        'id': PK,
-        'user_id': ('uuid', True, None),
-        'token': varchar(512, True),
-        'expires_at': (TSTZ, True, None),
-        'created_at': STAMP,
-        'modified_at': STAMP,
-    },
-}
+EXPECTED_COLUMNS = dict(
+    (table, dict((c['name'], (catalog_type(c['type']), not c.get('nullable', True), c.get('default')))
+                 for c in spec['columns']))
+    for table, spec in _TABLES.items())
 
-# The spec names no primary key constraints: PostgreSQL's default <table>_pkey.
-EXPECTED_PRIMARY_KEYS = dict(('%s_pkey' % table, (table, ('id',))) for table in EXPECTED_COLUMNS)
+EXPECTED_PRIMARY_KEYS = dict((spec['primary_key']['name'], (table, tuple(spec['primary_key']['columns'])))
+                             for table, spec in _TABLES.items() if 'primary_key' in spec)
 
-EXPECTED_UNIQUE_CONSTRAINTS = {
-    'users_email_key': ('users', ('email',)),
-    'user_providers_user_id_provider_key': ('user_providers', ('user_id', 'provider')),
-    'threat_model_access_threat_model_id_user_email_key': ('threat_model_access', ('threat_model_id', 'user_email')),
-    'refresh_tokens_token_key': ('refresh_tokens', ('token',)),
-}
+EXPECTED_UNIQUE_CONSTRAINTS = dict((u['name'], (table, tuple(u['columns'])))
+                                   for table, spec in _TABLES.items() for u in spec.get('unique', []))
 
 # name -> (table, columns, referenced table, referenced columns, ON DELETE, ON UPDATE)
-# The spec names two; the others carry PostgreSQL's default <table>_<column>_fkey.
-EXPECTED_FOREIGN_KEYS = {
-    'user_providers_user_id_fkey': ('user_providers', ('user_id',), 'users', ('id',), 'CASCADE', 'NO ACTION'),
-    'threat_models_owner_email_fkey': ('threat_models', ('owner_email',), 'users', ('email',), 'RESTRICT', 'CASCADE'),
-    'threat_model_access_threat_model_id_fkey': ('threat_model_access', ('threat_model_id',), 'threat_models', ('id',), 'CASCADE', 'NO ACTION'),
-    'threat_model_access_user_email_fkey': ('threat_model_access', ('user_email',), 'users', ('email',), 'CASCADE', 'CASCADE'),
-    'threats_threat_model_id_fkey': ('threats', ('threat_model_id',), 'threat_models', ('id',), 'CASCADE', 'NO ACTION'),
-    'diagrams_threat_model_id_fkey': ('diagrams', ('threat_model_id',), 'threat_models', ('id',), 'CASCADE', 'NO ACTION'),
-    'refresh_tokens_user_id_fkey': ('refresh_tokens', ('user_id',), 'users', ('id',), 'CASCADE', 'NO ACTION'),
-}
+EXPECTED_FOREIGN_KEYS = dict(
+    (fk['name'], (table, tuple(fk['columns']), fk['references']['table'], tuple(fk['references']['columns']),
+                  FK_ACTION_NAMES[fk.get('on_delete', 'no action')], FK_ACTION_NAMES[fk.get('on_update', 'no action')]))
+    for table, spec in _TABLES.items() for fk in spec.get('foreign_keys', []))
 
-# name -> (table, rule exactly as the spec writes it)
-EXPECTED_CHECKS = {
-    'user_providers_provider_check': ('user_providers', "provider IN ('google','github','microsoft','apple','facebook','twitter')"),
-    'user_providers_provider_user_id_check': ('user_providers', "provider_user_id <> ''"),
-    'threat_model_access_role_check': ('threat_model_access', "role IN ('owner','writer','reader')"),
-    'threats_severity_check': ('threats', "severity IS NULL OR severity IN ('low','medium','high','critical')"),
-    'threats_likelihood_check': ('threats', "likelihood IS NULL OR likelihood IN ('low','medium','high')"),
-    'threats_risk_level_check': ('threats', "risk_level IS NULL OR risk_level IN ('low','medium','high','critical')"),
-    'diagrams_type_check': ('diagrams', "type IS NULL OR type IN ('data_flow','architecture','sequence','component','deployment')"),
-    'refresh_tokens_expires_at_check': ('refresh_tokens', 'expires_at > created_at'),
-}
+# name -> (table, rule as the definition writes it)
+EXPECTED_CHECKS = dict((c['name'], (table, c['expression']))
+                       for table, spec in _TABLES.items() for c in spec.get('checks', []))
 
 # name -> (table, columns, unique, predicate); the indexes behind the keys included.
-EXPECTED_INDEXES = {
-    'idx_users_email': ('users', ('email',), False, None),
-    'idx_users_last_login': ('users', ('last_login',), False, None),
-    'idx_user_providers_user_id': ('user_providers', ('user_id',), False, None),
-    'idx_user_providers_provider_lookup': ('user_providers', ('provider', 'provider_user_id'), False, None),
-    'idx_user_providers_email': ('user_providers', ('email',), False, None),
-    'idx_user_providers_one_primary': ('user_providers', ('user_id',), True, 'is_primary'),
-    'idx_threat_models_owner_email': ('threat_models', ('owner_email',), False, None),
-    'idx_threat_model_access_threat_model_id': ('threat_model_access', ('threat_model_id',), False, None),
-    'idx_threat_model_access_user_email': ('threat_model_access', ('user_email',), False, None),
-    'idx_threat_model_access_role': ('threat_model_access', ('role',), False, None),
-    'idx_threats_threat_model_id': ('threats', ('threat_model_id',), False, None),
-    'idx_threats_threat_model_id_created_at': ('threats', ('threat_model_id', 'created_at'), False, None),
-    'idx_threats_severity': ('threats', ('severity',), False, None),
-    'idx_threats_risk_level': ('threats', ('risk_level',), False, None),
-    'idx_diagrams_threat_model_id': ('diagrams', ('threat_model_id',), False, None),
-    'idx_diagrams_threat_model_id_type': ('diagrams', ('threat_model_id', 'type'), False, None),
-    'idx_diagrams_type': ('diagrams', ('type',), False, None),
-    'idx_refresh_tokens_user_id': ('refresh_tokens', ('user_id',), False, None),
-}
+EXPECTED_INDEXES = dict((i['name'], (table, tuple(i['columns']), i.get('unique', False), i.get('where')))
+                        for table, spec in _TABLES.items() for i in spec.get('indexes', []))
 for _name, (_table, _columns) in list(EXPECTED_PRIMARY_KEYS.items()) + list(EXPECTED_UNIQUE_CONSTRAINTS.items()):
     EXPECTED_INDEXES[_name] = (_table, _columns, True, None)
 
@@ -315,7 +213,7 @@ def server_version_num(pg_server, dbname):
 # --- the files themselves --------------------------------------------------
 
 
-def test_the_directory_holds_exactly_the_sixteen_files():
+def test_the_directory_holds_an_up_and_a_down_file_for_each_version():
     expected = set(os.path.basename(migration_path(v, d)) for v in VERSIONS for d in ('up', 'down'))
     assert set(os.listdir(MIGRATIONS_DIR)) == expected
 
@@ -355,7 +253,7 @@ def test_all_down_leaves_an_empty_schema_and_up_again_is_identical(pg_server, pg
     empty = pg_server.schema_dump(pg_db)
     extensions_before = extensions(pg_server, pg_db)
     migrate_up(pg_server, pg_db)
-    at_version_8 = pg_server.schema_dump(pg_db)
+    at_newest = pg_server.schema_dump(pg_db)
 
     migrate_down(pg_server, pg_db)
     assert objects_in_public(pg_server, pg_db) == []
@@ -363,7 +261,7 @@ def test_all_down_leaves_an_empty_schema_and_up_again_is_identical(pg_server, pg
     assert pg_server.schema_dump(pg_db) == empty
 
     migrate_up(pg_server, pg_db)
-    assert pg_server.schema_dump(pg_db) == at_version_8
+    assert pg_server.schema_dump(pg_db) == at_newest
 
 
 def test_initial_schema_creates_no_extension_where_gen_random_uuid_is_core(pg_server, pg_db):
@@ -374,12 +272,12 @@ def test_initial_schema_creates_no_extension_where_gen_random_uuid_is_core(pg_se
     assert extensions(pg_server, pg_db) == before
 
 
-# --- the catalog at version 8 ----------------------------------------------
+# --- the catalog at the newest version ---------------------------------------
 
 
 @pytest.fixture(scope='module')
 def migrated_db(pg_server):
-    name = pg_server.create_database(prefix='v8')
+    name = pg_server.create_database(prefix='newest')
     migrate_up(pg_server, name)
     yield name
     pg_server.drop_database(name)

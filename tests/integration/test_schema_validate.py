@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from ansible_run import run_module, run_tasks
+from migration_files import NEWEST, objects_of
 from schema_helpers import (
     DEFINITION_PATH,
     build_from_generated_sql,
@@ -15,6 +16,7 @@ from schema_helpers import (
     migrate_with_sql_files,
     problems,
     run_sql,
+    tmi_definition,
     validate_db,
 )
 
@@ -32,7 +34,7 @@ MODULE = 'tmi.postgresql.schema_validate'
 
 @pytest.fixture(scope='session')
 def migrated_template(pg_server):
-    """A database migrated 1..8 by the SQL files, used as a template for fast copies."""
+    """A database migrated to the newest version by the SQL files, used as a template for fast copies."""
     name = pg_server.create_database(prefix='tmpl')
     migrate_with_sql_files(pg_server, name)
     yield name
@@ -47,13 +49,13 @@ def migrated_db(pg_server, migrated_template):
     pg_server.drop_database(name)
 
 
-def test_migrations_1_to_8_validate_clean(pg_server, pg_db):
+def test_the_migrations_validate_clean(pg_server, pg_db):
     migrate_with_sql_files(pg_server, pg_db)
     result = validate_db(pg_server, pg_db, exact_counts=True)
     assert problems(result) == []
     assert result['valid'] is True
-    assert result['summary']['matched'] == 103
-    assert result['migration'] == dict(expected_version=8, table_exists=True, version=8, dirty=False)
+    assert result['summary']['matched'] == objects_of(tmi_definition())
+    assert result['migration'] == dict(expected_version=NEWEST, table_exists=True, version=NEWEST, dirty=False)
     assert set(result['tables']) == {'users', 'threat_models', 'threat_model_access', 'threats', 'diagrams',
                                      'refresh_tokens', 'user_providers', 'schema_migrations'}
     assert result['tables']['users'] == dict(status='present', columns='ok', indexes='ok', constraints='ok',
@@ -75,7 +77,7 @@ def test_generated_sql_builds_the_same_catalog_as_the_migrations(pg_server, pg_d
     build_from_generated_sql(pg_server, pg_db)
     generated = validate_db(pg_server, pg_db)
     assert problems(generated) == []
-    assert generated['summary']['matched'] == 103
+    assert generated['summary']['matched'] == objects_of(tmi_definition())
     assert comparable_dump(pg_server, pg_db) == comparable_dump(pg_server, migrated_db)
     assert 'CREATE TABLE public.user_providers' in comparable_dump(pg_server, pg_db)
 
@@ -255,12 +257,13 @@ def test_module_after_the_migrate_module_is_clean(pg_server, pg_db, tmp_path, ta
         {'name': 'migrate', 'tmi.postgresql.migrate': params},
         {'name': 'validate', MODULE: params},
     ], str(tmp_path), python=target_python)
-    assert migrate['version_after'] == 8 and not migrate.get('failed')
+    assert migrate['version_after'] == NEWEST and not migrate.get('failed')
     assert not validate.get('failed'), validate.get('msg')
     assert validate['changed'] is False and validate['valid'] is True
     assert validate['summary']['errors'] == 0 and validate['summary']['warnings'] == 0
     assert os.path.realpath(validate['definition_path']) == DEFINITION_PATH
-    assert validate['msg'].startswith('schema valid: 7 of 7 tables present, 0 errors')
+    tables = len(tmi_definition().tables)
+    assert validate['msg'].startswith('schema valid: %d of %d tables present, 0 errors' % (tables, tables))
 
 
 def test_module_fails_on_error_unless_told_not_to(pg_server, migrated_db, tmp_path, target_python):
@@ -268,7 +271,7 @@ def test_module_fails_on_error_unless_told_not_to(pg_server, migrated_db, tmp_pa
     params = pg_server.conn_params(migrated_db)
     failed = run_module(MODULE, params, str(tmp_path), python=target_python)
     assert failed['failed'] is True
-    assert 'the database is dirty at version 8' in failed['msg']
+    assert 'the database is dirty at version %d' % NEWEST in failed['msg']
     assert failed['valid'] is False and failed['summary']['errors'] == 1
     passed = run_module(MODULE, dict(params, fail_on_error=False), str(tmp_path), python=target_python)
     assert not passed.get('failed')
@@ -300,7 +303,7 @@ def test_module_reads_a_definition_of_the_users_own(pg_server, migrated_db, tmp_
 
 def test_module_names_the_file_and_key_of_a_bad_definition(pg_server, migrated_db, tmp_path):
     path = tmp_path / 'bad.yml'
-    path.write_text('version: 8\ntables:\n  t:\n    columns:\n      - {name: id, typ: int}\n')
+    path.write_text('version: %d\ntables:\n  t:\n    columns:\n      - {name: id, typ: int}\n' % NEWEST)
     result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), definition=str(path)), str(tmp_path))
     assert result['failed'] is True
     assert result['msg'].startswith('%s: tables.t.columns[0].typ: unknown key' % path)
@@ -344,7 +347,6 @@ def test_a_read_only_server_is_named_as_the_cause(pg_server, migrated_db, tmp_pa
 
 def test_the_filter_through_ansible_gives_the_generated_sql(tmp_path):
     from ansible_collections.tmi.postgresql.plugins.module_utils.schema_sql import generate_sql
-    from schema_helpers import tmi_definition
     dest = str(tmp_path / 'tmi.sql')
     [result] = run_tasks([{'name': 'write the SQL', 'ansible.builtin.copy': {
         'content': "{{ lookup('ansible.builtin.file', '%s') | from_yaml | tmi.postgresql.schema_sql }}" % DEFINITION_PATH,
@@ -364,8 +366,8 @@ ATTACK_CHECKS = [{'name': 'attack_c_one', 'expression': "c <> 'a"},
 
 
 def _attack_definition():
-    data = {'version': 8, 'tables': {'attack': {'columns': [{'name': 'c', 'type': 'text'}],
-                                                'checks': ATTACK_CHECKS}}}
+    data = {'version': NEWEST, 'tables': {'attack': {'columns': [{'name': 'c', 'type': 'text'}],
+                                                     'checks': ATTACK_CHECKS}}}
     return data
 
 
@@ -392,7 +394,7 @@ def test_sql_text_past_the_loader_cannot_end_the_validating_transaction(pg_serve
     run_sql(pg_server, migrated_db, 'CREATE TABLE victim (id int)')
     attack = Table('attack', [Column('c', 'text')],
                    [Constraint(c['name'], 'check', expression=c['expression']) for c in ATTACK_CHECKS], [])
-    result = validate_db(pg_server, migrated_db, Definition(8, 'public', [attack], 'by hand'))
+    result = validate_db(pg_server, migrated_db, Definition(NEWEST, 'public', [attack], 'by hand'))
     assert _victim_exists(pg_server, migrated_db)
     [finding] = [f for f in result['findings'] if f['object_type'] == 'definition']
     assert finding['table'] == 'attack' and 'transaction commands' in finding['message']
@@ -419,7 +421,7 @@ def test_rows_are_tuples_and_counted_with_both_drivers(pg_server, migrated_db, t
     result = run_module(MODULE, dict(pg_server.conn_params(migrated_db), report_matches=False), str(tmp_path),
                         python=target_python)
     assert not result.get('failed'), result.get('msg')
-    assert result['server_version'] and result['migration']['version'] == 8
+    assert result['server_version'] and result['migration']['version'] == NEWEST
     assert result['tables']['users']['rows'] == 1
     assert result['queries'] == 16
 

@@ -5,6 +5,7 @@ import shutil
 import uuid
 
 import pytest
+import yaml
 
 from backup_helpers import (
     AS_ROOT,
@@ -19,10 +20,13 @@ from backup_helpers import (
     run_playbook,
     task_result,
 )
+from migration_files import NEWEST, joined, versions_above
 
 ROLLBACK = os.path.join(REPO, 'playbooks', 'rollback.yml')
 UPGRADE = os.path.join(REPO, 'playbooks', 'upgrade.yml')
 MIGRATIONS_DIR = os.path.join(REPO, 'files', 'migrations')
+# Synthetic migrations far above any real one, so that a real 000009 never collides.
+BROKEN, ADD_COLUMN = 900002, 900001
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def owner(pg_server):
 
 @pytest.fixture
 def live(pg_server, owner):
-    """TMI's database at version 8, owned by the owner role, with a little data."""
+    """TMI's database at the newest version, owned by the owner role, with a little data."""
     name = 'tmi_' + uuid.uuid4().hex[:8]
     pg_server.query('postgres', 'CREATE DATABASE "%s" OWNER "%s"' % (name, owner))
     load_tmi(pg_server, name, owner=owner)
@@ -58,13 +62,26 @@ def connection_vars(pg_server, live, owner, prefix):
             prefix + 'become_user': ''}
 
 
-def rollback(pg_server, live, owner, workdir, **extra):
+def inventory(workdir, host_vars):
+    """An inventory of localhost (as -i): with host_vars/localhost.yml holding host_vars when given."""
+    if not host_vars:
+        return 'localhost,'
+    folder = os.path.join(workdir, 'inventory-%s' % uuid.uuid4().hex[:6])
+    os.makedirs(os.path.join(folder, 'host_vars'))
+    with open(os.path.join(folder, 'hosts.yml'), 'w') as f:
+        yaml.safe_dump({'all': {'hosts': {'localhost': {}}}}, f)
+    with open(os.path.join(folder, 'host_vars', 'localhost.yml'), 'w') as f:
+        yaml.safe_dump(host_vars, f)
+    return folder
+
+
+def rollback(pg_server, live, owner, workdir, host_vars=None, **extra):
     extra_vars = connection_vars(pg_server, live, owner, 'rollback_')
     extra_vars.update(extra)
-    return run_playbook(ROLLBACK, workdir, extra_vars)
+    return run_playbook(ROLLBACK, workdir, extra_vars, inventory=inventory(workdir, host_vars))
 
 
-def upgrade(pg_server, live, owner, backup_dir, workdir, **extra):
+def upgrade(pg_server, live, owner, backup_dir, workdir, host_vars=None, **extra):
     extra_vars = connection_vars(pg_server, live, owner, 'upgrade_')
     # The backup step: the backup role's script from the checkout, run as postgres as cron does.
     extra_vars.update(tmi_backup_script=SCRIPT, tmi_backup_config='', tmi_backup_become_user='postgres' if AS_ROOT else '',
@@ -72,7 +89,7 @@ def upgrade(pg_server, live, owner, backup_dir, workdir, **extra):
                       tmi_backup_dir=backup_dir, tmi_backup_host=pg_server.socketdir, tmi_backup_port=pg_server.port,
                       tmi_backup_bindir=pg_server.bindir)
     extra_vars.update(extra)
-    return run_playbook(UPGRADE, workdir, extra_vars)
+    return run_playbook(UPGRADE, workdir, extra_vars, inventory=inventory(workdir, host_vars))
 
 
 def summary_of(report, name='Print the summary.'):
@@ -85,7 +102,7 @@ def upgrade_summary(report):
 
 def last_failure(report):
     """The task that failed the play (failed_task returns the first, here the one the rescue handled)."""
-    failures = [(task['task']['name'], task['hosts']['localhost']) for play in report['plays'] for task in play['tasks']
+    failures = [(task['task']['name'].split(' : ')[-1], task['hosts']['localhost']) for play in report['plays'] for task in play['tasks']
                 if task['hosts'].get('localhost', {}).get('failed')]
     return failures[-1] if failures else (None, None)
 
@@ -106,18 +123,18 @@ def test_rollback_without_a_target_is_refused(pg_server, live, owner, tmp_path):
     name, result = failed_task(report)
     assert name == 'Check that rollback_target_version is a version number.'
     assert 'rollback_target_version' in result['msg']
-    assert version(pg_server, live) == [(8, False)]
+    assert version(pg_server, live) == [(NEWEST, False)]
 
 
-def test_rollback_to_5_reports_8_to_5(pg_server, live, owner, tmp_path):
+def test_rollback_to_5_reports_newest_to_5(pg_server, live, owner, tmp_path):
     rc, report = rollback(pg_server, live, owner, str(tmp_path), rollback_target_version=5, rollback_confirm=True)
     assert rc == 0, failed_task(report)
     assert version(pg_server, live) == [(5, False)]
     summary = summary_of(report)
     assert summary[0].endswith(': OK')
-    assert '- Version: 8 -> 5' in summary
-    assert '- Down steps: 8, 7, 6' in summary
-    assert any(line.startswith('- Validation at version 5 (definition describes 8): ') for line in summary)
+    assert '- Version: %d -> 5' % NEWEST in summary
+    assert '- Down steps: %s' % joined(reversed(versions_above(5))) in summary
+    assert any(line.startswith('- Validation at version 5 (definition describes %d): ' % NEWEST) for line in summary)
 
 
 def test_upgrade_from_5_to_latest_takes_a_backup_and_validates(pg_server, live, owner, backup_dir, tmp_path):
@@ -126,33 +143,50 @@ def test_upgrade_from_5_to_latest_takes_a_backup_and_validates(pg_server, live, 
     assert rc == 0, failed_task(report)
     rc, report = upgrade(pg_server, live, owner, backup_dir, work)
     assert rc == 0, failed_task(report)
-    assert version(pg_server, live) == [(8, False)]
+    assert version(pg_server, live) == [(NEWEST, False)]
     made = backups(backup_dir)
     assert len(made) == 1
     summary = upgrade_summary(report)
     assert summary[0].endswith(': OK')
-    assert '- Version: 5 -> 8' in summary
-    assert '- Up steps: 6, 7, 8' in summary
+    assert '- Version: 5 -> %d' % NEWEST in summary
+    assert '- Up steps: %s' % joined(versions_above(5)) in summary
     assert '- Validation: 0 errors, 0 warnings' in summary
     assert any(line.startswith('- Backup: %s ' % os.path.join(backup_dir, made[0])) for line in summary)
 
 
+def test_rollback_settings_in_the_inventory_are_used(pg_server, live, owner, tmp_path):
+    # Issue 10: on a play var the inventory value was silently ignored.
+    rc, report = rollback(pg_server, live, owner, str(tmp_path),
+                          host_vars=dict(rollback_target_version=5, rollback_confirm=True))
+    assert rc == 0, failed_task(report)
+    assert version(pg_server, live) == [(5, False)]
+    assert '- Version: %d -> 5' % NEWEST in summary_of(report)
+
+
+def test_upgrade_settings_in_the_inventory_are_used(pg_server, live, owner, backup_dir, tmp_path):
+    work = str(tmp_path)
+    rc, report = rollback(pg_server, live, owner, work, rollback_target_version=5, rollback_confirm=True)
+    assert rc == 0, failed_task(report)
+    rc, report = upgrade(pg_server, live, owner, backup_dir, work, host_vars=dict(upgrade_target_version=6))
+    assert rc == 0, failed_task(report)
+    assert version(pg_server, live) == [(6, False)]
+    assert '- Version: 5 -> 6' in upgrade_summary(report)
+
+
 def broken_migrations(folder):
-    """TMI's migrations plus a 000009 that fails half-way through its transaction."""
+    """TMI's migrations plus a BROKEN migration that fails half-way through its transaction."""
     shutil.copytree(MIGRATIONS_DIR, folder)
-    with open(os.path.join(folder, '000009_broken.up.sql'), 'w') as f:
+    with open(os.path.join(folder, '%06d_broken.up.sql' % BROKEN), 'w') as f:
         f.write('ALTER TABLE users ADD COLUMN nickname text;\nSELECT 1 / 0;\n')
-    with open(os.path.join(folder, '000009_broken.down.sql'), 'w') as f:
+    with open(os.path.join(folder, '%06d_broken.down.sql' % BROKEN), 'w') as f:
         f.write('ALTER TABLE users DROP COLUMN nickname;\n')
     return folder
 
 
 def unrollable_migrations(folder):
-    """TMI's migrations plus a 000009 that applies but has no down file and a 000010 that fails."""
+    """TMI's migrations plus an ADD_COLUMN migration without a down file, then the BROKEN one."""
     broken_migrations(folder)
-    os.rename(os.path.join(folder, '000009_broken.up.sql'), os.path.join(folder, '000010_broken.up.sql'))
-    os.rename(os.path.join(folder, '000009_broken.down.sql'), os.path.join(folder, '000010_broken.down.sql'))
-    with open(os.path.join(folder, '000009_add_column.up.sql'), 'w') as f:
+    with open(os.path.join(folder, '%06d_add_column.up.sql' % ADD_COLUMN), 'w') as f:
         f.write('ALTER TABLE threats ADD COLUMN note text;\n')
     return folder
 
@@ -177,7 +211,7 @@ def test_a_failed_upgrade_rolls_back_to_the_version_before(pg_server, live, owne
     assert summary[0].endswith(': FAILED')
     assert any(line.startswith('- Failed at: Run the up migrations as the owner role.: ') for line in summary)
     assert '- Version before the upgrade: 5; now: 5' in summary
-    assert '- Brought back by: rollback migrations (8, 7, 6)' in summary
+    assert '- Brought back by: rollback migrations (%s)' % joined(reversed(versions_above(5))) in summary
     assert '- Restore: not needed' in summary
 
 
@@ -186,9 +220,9 @@ def test_a_failed_step_alone_needs_no_rollback(pg_server, live, owner, backup_di
     path = broken_migrations(os.path.join(work, 'migrations'))
     rc, report = upgrade(pg_server, live, owner, backup_dir, work, upgrade_migrations_path=path)
     assert rc != 0
-    assert version(pg_server, live) == [(8, False)]  # 000009 rolled its own transaction back
+    assert version(pg_server, live) == [(NEWEST, False)]  # BROKEN rolled its own transaction back
     summary = upgrade_summary(report)
-    assert '- Version before the upgrade: 8; now: 8' in summary
+    assert '- Version before the upgrade: %d; now: %d' % (NEWEST, NEWEST) in summary
     assert '- Brought back by: nothing: the failing step rolled back its own transaction' in summary
     assert '- Restore: not needed' in summary
 
@@ -198,13 +232,13 @@ def test_a_failed_upgrade_without_down_files_points_to_the_backup(pg_server, liv
     path = unrollable_migrations(os.path.join(work, 'migrations'))
     rc, report = upgrade(pg_server, live, owner, backup_dir, work, upgrade_migrations_path=path)
     assert rc != 0
-    assert version(pg_server, live) == [(9, False)]  # left as it is: only the backup can bring it back
+    assert version(pg_server, live) == [(ADD_COLUMN, False)]  # left as it is: only the backup can bring it back
     made = backups(backup_dir)
     assert len(made) == 1
     summary = upgrade_summary(report)
-    assert '- Version before the upgrade: 8; now: 9' in summary
+    assert '- Version before the upgrade: %d; now: %d' % (NEWEST, ADD_COLUMN) in summary
     assert '- Brought back by: NONE: restore the backup with dr_restore (see below)' in summary
-    assert '- Rollback migrations not used: no down migration for version(s) 9' in summary
+    assert '- Rollback migrations not used: no down migration for version(s) %d' % ADD_COLUMN in summary
     assert ('- Restore: ansible-playbook tmi.postgresql.dr_restore -e dr_restore_file=%s -e dr_restore_swap=true'
             % os.path.join(backup_dir, made[0])) in summary
 
@@ -219,8 +253,8 @@ def app_role(pg_server):
 
 def test_a_failed_upgrade_that_cannot_roll_back_restores_the_backup_when_asked(pg_server, live, owner, app_role,
                                                                                backup_dir, tmp_path):
-    # dr_restore swaps in only a restore that validates, so the database starts at the definition's version 8;
-    # 000009 applies but has no down file, 000010 fails.
+    # dr_restore swaps in only a restore that validates, so the database starts at the definition's version;
+    # ADD_COLUMN applies but has no down file, BROKEN fails.
     work = str(tmp_path)
     counts = row_counts(pg_server, live)
     path = unrollable_migrations(os.path.join(work, 'migrations'))
@@ -236,12 +270,12 @@ def test_a_failed_upgrade_that_cannot_roll_back_restores_the_backup_when_asked(p
     assert len(made) == 1
     backup = os.path.join(backup_dir, made[0])
     summary = upgrade_summary(report)
-    assert '- Version before the upgrade: 8; now: 9' in summary
-    assert '- Rollback migrations not used: no down migration for version(s) 9' in summary
+    assert '- Version before the upgrade: %d; now: %d' % (NEWEST, ADD_COLUMN) in summary
+    assert '- Rollback migrations not used: no down migration for version(s) %d' % ADD_COLUMN in summary
     assert '- Brought back by: backup: dr_restore of %s (runs next, with swap)' % backup in summary
     # The restored backup is the live database again, at the version it had; the failed one is kept aside.
-    assert version(pg_server, live) == [(8, False)]
+    assert version(pg_server, live) == [(NEWEST, False)]
     assert row_counts(pg_server, live) == counts
     kept = [db for db in databases_like(pg_server, live) if db.startswith(live + '_old_')]
-    assert len(kept) == 1 and version(pg_server, kept[0]) == [(9, False)]
+    assert len(kept) == 1 and version(pg_server, kept[0]) == [(ADD_COLUMN, False)]
     assert task_result(report, 'Report the restore.')['msg'].startswith('Brought back by: backup %s restored' % backup)

@@ -10,6 +10,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_plan impo
     pending_migrations,
     plan_steps,
     resolve_target,
+    versions_without_down,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source import MigrationError, load_migrations
 
@@ -191,3 +192,12 @@ def test_damaged_history_rows_are_refused_naming_the_table(row, words):
     with pytest.raises(MigrationError) as e:
         check_history_rows([row])
     assert str(e.value).startswith('schema_migrations_history ') and words in str(e.value)
+
+
+def test_versions_without_down_lists_the_applied_versions_a_rollback_could_not_undo():
+    found = migrations(1, 2, 3, 5, 8, without_down=(2, 8))
+    assert versions_without_down(found, 8) == [2, 8]
+    assert versions_without_down(found, 8, since=2) == [8]
+    assert versions_without_down(found, 5, since=2) == []
+    assert versions_without_down(found, 3, since=0) == [2]
+    assert versions_without_down(found, 0) == []
