@@ -65,9 +65,10 @@ def run_repository_tasks(root):
     with open(playbook, 'w') as f:
         yaml.safe_dump(play, f)
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                           playbook], cwd=root, env=ansible_env(root, {'ANSIBLE_STDOUT_CALLBACK': 'default',
-                                                    'ANSIBLE_ROLES_PATH': os.path.join(root, 'roles')}),
-                          capture_output=True, text=True, timeout=600)
+                           playbook], cwd=root,
+                          env=ansible_env(root, {'ANSIBLE_STDOUT_CALLBACK': 'default',
+                                                 'ANSIBLE_ROLES_PATH': os.path.join(root, 'roles')}),
+                          capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     return paths, proc.stdout
 
@@ -77,11 +78,11 @@ def pgbackrest(paths, user=None):
             '--log-level-console=error', 'expire']
     if user:
         argv = ['runuser', '-u', user, '--'] + argv
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_the_lock_folder_is_postgres_s_and_a_run_as_root_does_not_lock_postgres_out(root):
-    paths, _ = run_repository_tasks(root)
+    paths = run_repository_tasks(root)[0]
     lock = paths['wal_archive_lock_path']
     with open(paths['wal_archive_config_file']) as f:
         assert 'lock-path=%s\n' % lock in f.read()
@@ -101,5 +102,5 @@ def test_the_lock_folder_is_postgres_s_and_a_run_as_root_does_not_lock_postgres_
 
 def test_a_second_run_changes_nothing(root):
     run_repository_tasks(root)
-    paths, out = run_repository_tasks(root)
+    out = run_repository_tasks(root)[1]
     assert 'changed=0' in out, out[-2000:]
