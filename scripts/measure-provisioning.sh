@@ -6,9 +6,12 @@
 # from noisy machines compare as ratios. Prints one TSV line per run and the
 # medians. Run from the repository root after `make setup`; needs root, the
 # Docker engine and the image (scripts/docker-engine.sh, scripts/molecule-image.sh).
+# PROFILE_ROLES=1 adds one more idempotent run on this machine that prints the
+# time spent in each role (ansible.posix.profile_roles).
 set -euo pipefail
 
 RUNS=${RUNS:-3}
+PROFILE_ROLES=${PROFILE_ROLES:-0}
 export PATH="$PWD/.venv/bin:$PATH" NO_COLOR=1
 
 seconds_of() {
@@ -50,3 +53,8 @@ for column in 2 3 4 5 6; do
     printf '%s ' "$(cut -f "$column" "$results" | median)"
 done | awk '{printf "median\t%s\t%s\t%s\t%s\t%s\n", $1, $2, $3, $4, $5;
              printf "ratio\t1\t%.1f\t%.1f\t1\t%.1f\n", $2 / $1, $3 / $1, $5 / $4}'
+if [[ $PROFILE_ROLES == 1 ]]; then
+    echo "# time per role of an idempotent run on this machine (load $(cut -d ' ' -f 1 /proc/loadavg)):"
+    ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_roles \
+        ansible-playbook -i inventory/local.yml site.yml | sed -n '/^PLAY RECAP/,$p' | grep -E ' -+ [0-9.]+s$|^total'
+fi
