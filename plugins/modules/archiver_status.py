@@ -32,15 +32,9 @@ options:
     type: bool
     default: true
 extends_documentation_fragment:
+  - tmi.postgresql.read_only
   - community.postgresql.postgres
   - tmi.postgresql.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: The module changes nothing.
 seealso:
   - name: The pg_stat_archiver view
     description: The archiver's counters in PostgreSQL's documentation.

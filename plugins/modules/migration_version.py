@@ -35,15 +35,9 @@ options:
     type: list
     elements: dict
 extends_documentation_fragment:
+  - tmi.postgresql.read_only
   - community.postgresql.postgres
   - tmi.postgresql.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module only reads; it behaves the same in check mode.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so there is no difference to show.
 seealso:
   - module: tmi.postgresql.migrate
 '''

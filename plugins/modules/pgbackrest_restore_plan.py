@@ -42,15 +42,10 @@ options:
     description: Recover up to this LSN (C(0/5000060)). Empty for none. Not together with O(target_time).
     type: str
     default: ""
-attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so there is no difference to show.
 notes:
   - Neither O(target_time) nor O(target_lsn) means the end of the archived WAL.
+extends_documentation_fragment:
+  - tmi.postgresql.read_only
 seealso:
   - name: pgBackRest restore command
     description: The options that RV(restore_options) holds.

@@ -69,15 +69,9 @@ options:
       - Internal, set by the action plugin; do not set it. The parsed content of the O(definition) file.
     type: dict
 extends_documentation_fragment:
+  - tmi.postgresql.read_only
   - community.postgresql.postgres
   - tmi.postgresql.connection
-attributes:
-  check_mode:
-    support: full
-    description: The module never changes anything; it runs the same in check mode.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so there is no difference to show.
 seealso:
   - module: tmi.postgresql.migrate
   - module: community.postgresql.postgresql_info
