@@ -20,20 +20,36 @@ __metaclass__ = type
 
 # archive_mode and pg_stat_archiver in one row; times as text (ISO, with zone).
 # failed_newer is computed by the server, which compares the timestamps exactly.
+# The data directory comes in the same row (the wal_archive role checks its
+# pg1-path against it): pg_settings hides it from a role that may not read it,
+# which then gets NULL where current_setting() would raise an error.
 ARCHIVER_QUERY = (
     "SELECT current_setting('archive_mode') AS archive_mode, "
     "archived_count, last_archived_wal, last_archived_time::text AS last_archived_time, "
     "failed_count, last_failed_wal, last_failed_time::text AS last_failed_time, "
-    "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failed_newer "
+    "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) AS failed_newer, "
+    "(SELECT setting FROM pg_settings WHERE name = 'data_directory') AS data_directory "
     "FROM pg_stat_archiver")
 
 COLUMNS = ('archive_mode', 'archived_count', 'last_archived_wal', 'last_archived_time',
            'failed_count', 'last_failed_wal', 'last_failed_time', 'failed_newer')
+# The columns of ARCHIVER_QUERY: the archiver's, then the server's data directory.
+QUERY_COLUMNS = COLUMNS + ('data_directory',)
 
 
 def is_failing(archive_mode, failed_count, failed_newer):
     """Whether archiving is failing (see the module docstring)."""
     return archive_mode != 'off' and (failed_count or 0) > 0 and bool(failed_newer)
+
+
+def works(status):
+    """Whether pg_stat_archiver alone shows archiving working: on, a segment archived, not failing.
+
+    Anything else (off, never archived, failing) needs an end-to-end check to
+    say more; so does a change of the configuration, which these counters
+    cannot show.
+    """
+    return status['archive_mode'] != 'off' and bool(status['last_archived_wal']) and not status['failing']
 
 
 def last_archived(status):
@@ -70,3 +86,10 @@ def archiver_status(row):
     status['failing'] = is_failing(status['archive_mode'], status['failed_count'], status['failed_newer'])
     status['message'] = describe(status)
     return status
+
+
+def split_row(row):
+    """One row of ARCHIVER_QUERY (a tuple) as (the archiver's columns, the data directory or None)."""
+    if len(row) != len(QUERY_COLUMNS):
+        raise ValueError('archiver row has %d columns, expected %d' % (len(row), len(QUERY_COLUMNS)))
+    return tuple(row[:len(COLUMNS)]), row[len(COLUMNS)]

@@ -10,7 +10,8 @@ module: archiver_status
 short_description: Read archive_mode and pg_stat_archiver and say whether WAL archiving is failing
 version_added: 0.2.0
 description:
-  - Reads C(archive_mode) and the WAL archiver's counters (C(pg_stat_archiver)) with one query.
+  - Reads C(archive_mode), the WAL archiver's counters (C(pg_stat_archiver)) and the server's
+    C(data_directory) with one query.
   - Archiving is failing when C(archive_mode) is not C(off) and the archiver's last failure is newer
     than its last success, or it failed and never succeeded. A failure followed by a success is a
     recovered hiccup, and the counters left from before archiving was turned off are history.
@@ -72,6 +73,21 @@ failing:
   returned: success
   type: bool
   sample: false
+works:
+  description:
+    - Whether the counters alone show archiving working - C(archive_mode) is not C(off), a segment was
+      archived and archiving is not failing. When false (off, never archived, failing), only an end-to-end
+      check (C(pgbackrest check), a segment switch) says more.
+  returned: success
+  type: bool
+  sample: true
+data_directory:
+  description:
+    - The server's C(data_directory); C(null) when the login role may not read it (neither a superuser nor a
+      member of C(pg_read_all_settings)).
+  returned: success
+  type: str
+  sample: /var/lib/postgresql/15/main
 message:
   description: One sentence for the operator on the state of archiving.
   returned: success
@@ -80,7 +96,7 @@ message:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import ARCHIVER_QUERY, archiver_status
+from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import ARCHIVER_QUERY, archiver_status, split_row, works
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
     DATABASE_ERRORS,
     connect,
@@ -104,10 +120,12 @@ def main():
         module.fail_json(msg='cannot read pg_stat_archiver: %s' % describe_database_error(e))
     finally:
         conn.close()
-    status = archiver_status(rows[0])
+    archiver_row, data_directory = split_row(rows[0])
+    status = archiver_status(archiver_row)
     if status['failing'] and module.params['warn']:
         module.warn(status['message'])
-    module.exit_json(changed=False, archiver=status, failing=status['failing'], message=status['message'])
+    module.exit_json(changed=False, archiver=status, failing=status['failing'], works=works(status),
+                     data_directory=data_directory, message=status['message'])
 
 
 if __name__ == '__main__':

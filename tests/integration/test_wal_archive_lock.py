@@ -20,9 +20,7 @@ import pytest
 import yaml
 
 from ansible_run import ansible_env
-from collection_path import REPO
-
-ROLE = os.path.join(REPO, 'roles', 'wal_archive')
+from wal_archive_role import COMMON_DEFAULTS, NAME, roles_path
 
 
 @pytest.fixture
@@ -44,21 +42,14 @@ def run_repository_tasks(root):
         'wal_archive_pg_path': os.path.join(root, 'pgdata'),
     }
     os.makedirs(os.path.join(root, 'run'), mode=0o755, exist_ok=True)
-    # The role's own files without its meta/main.yml: including the role
-    # itself would run its dependency, the server role, on this host.
-    copy = os.path.join(root, 'roles', 'wal_archive_files')
-    if not os.path.isdir(copy):
-        os.makedirs(copy)
-        for name in ('defaults', 'tasks', 'templates', 'vars'):
-            os.symlink(os.path.join(ROLE, name), os.path.join(copy, name))
     play = [{
         'hosts': 'localhost',
         'connection': 'local',
         'gather_facts': False,
         'vars': {'ansible_python_interpreter': sys.executable},
-        'vars_files': [os.path.join(REPO, 'roles', 'common', 'defaults', 'main.yml')],
+        'vars_files': [COMMON_DEFAULTS],
         'tasks': [{'name': 'The role\'s repository tasks',
-                   'ansible.builtin.include_role': {'name': 'wal_archive_files', 'tasks_from': 'repository.yml'},
+                   'ansible.builtin.include_role': {'name': NAME, 'tasks_from': 'repository.yml'},
                    'vars': paths}],
     }]
     playbook = os.path.join(root, 'play.yml')
@@ -67,7 +58,7 @@ def run_repository_tasks(root):
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
                            playbook], cwd=root,
                           env=ansible_env(root, {'ANSIBLE_STDOUT_CALLBACK': 'default',
-                                                 'ANSIBLE_ROLES_PATH': os.path.join(root, 'roles')}),
+                                                 'ANSIBLE_ROLES_PATH': roles_path(root)}),
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     return paths, proc.stdout

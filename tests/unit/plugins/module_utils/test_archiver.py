@@ -1,6 +1,6 @@
 import pytest
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import archiver_status, is_failing
+from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import archiver_status, is_failing, split_row, works
 
 
 def row(archive_mode='on', archived=0, last_archived=None, failed=0, last_failed=None, failed_newer=False):
@@ -61,3 +61,27 @@ def test_a_dict_row_is_read_as_a_tuple_row():
 def test_a_row_of_the_wrong_width_is_refused():
     with pytest.raises(ValueError, match='3 columns, expected 8'):
         archiver_status(('on', 1, 2))
+
+
+@pytest.mark.parametrize('status, expected', [
+    (row(archived=5, last_archived=OK), True),
+    (row(archive_mode='always', archived=5, last_archived=OK), True),
+    # A failure the archiver recovered from.
+    (row(archived=5, last_archived=BAD, failed=1, last_failed=OK, failed_newer=False), True),
+    (row(archived=5, last_archived=OK, failed=1, last_failed=BAD, failed_newer=True), False),
+    # Never archived: nothing shows that the archive_command works.
+    (row(), False),
+    # Off: its old counters say nothing about today.
+    (row(archive_mode='off', archived=5, last_archived=OK), False),
+])
+def test_works_only_when_the_counters_show_a_success_and_no_failure_since(status, expected):
+    assert works(archiver_status(status)) is expected
+
+
+def test_the_query_row_is_split_into_the_archiver_and_the_data_directory():
+    archiver, data_directory = split_row(row(archived=1, last_archived=OK) + ('/var/lib/postgresql/15/main',))
+    assert archiver == row(archived=1, last_archived=OK)
+    assert data_directory == '/var/lib/postgresql/15/main'
+    assert split_row(row() + (None,))[1] is None
+    with pytest.raises(ValueError, match='8 columns, expected 9'):
+        split_row(row())
