@@ -87,6 +87,7 @@ def run_check(server, root, workdir, changed, **variables):
 SWITCH = 'Write a restore point and switch to a new WAL segment (plain method).'
 AFTER = "Read the archiver's counters (warns when archiving fails)."
 STATE = "Read the server's data directory and the archiver's state."
+END_TO_END = 'Check archiving end to end and read pg_stat_archiver again.'
 
 
 def make_marker(archive_root, name='fail-once'):
@@ -130,7 +131,7 @@ def test_nothing_changed_and_archiving_works_no_end_to_end_check(cluster, archiv
     before = cluster.query('postgres', 'SELECT archived_count FROM pg_stat_archiver')[0][0]
     rc, results, stats = run_check(cluster, archive_root, str(tmp_path), False, wal_archive_fail_on_archive_errors=True)
     assert rc == 0, results
-    assert results[SWITCH].get('skipped') is True and results[AFTER].get('skipped') is True
+    assert results[END_TO_END].get('skipped') is True and SWITCH not in results and AFTER not in results
     assert os.path.exists(marker)
     archiver = results['result']['wal_archive_archiver']
     assert archiver['failing'] is False and archiver['archived_count'] == before and archiver['failed_count'] == 0
