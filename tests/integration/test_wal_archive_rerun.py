@@ -1,0 +1,99 @@
+"""The whole wal_archive role (pgBackRest method) twice against a throwaway cluster.
+
+The first run writes everything, creates the stanza, checks archiving end to
+end and takes the first backup; the second changes nothing and makes no
+end-to-end check, since nothing changed and pg_stat_archiver shows archiving
+working. Every path is in a temporary folder; the role runs without its
+dependencies (wal_archive_role.py), with a stand-in for the server role's
+reload handler (the cluster is started with the role's archive_command).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+import yaml
+
+from ansible_run import ansible_env
+from pgserver import PgServer
+from pitr_helpers import role_archive_command
+from wal_archive_role import COMMON_DEFAULTS, NAME, roles_path
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the role becomes postgres and needs root')
+TARGET_PYTHON = '/usr/bin/python3'
+STANZA = 'reruntest'
+END_TO_END = 'Check archiving end to end and read pg_stat_archiver again.'
+
+
+@pytest.fixture
+def setup():
+    root = tempfile.mkdtemp(prefix='tmi-rerun-')
+    os.chmod(root, 0o755)
+    config = os.path.join(root, 'etc', 'pgbackrest.conf')
+    command = role_archive_command(config).replace('--stanza=tmi ', '--stanza=%s ' % STANZA)
+    server = PgServer(settings={'archive_mode': 'on', 'wal_level': 'replica',
+                                'archive_command': "'%s'" % command}).start()
+    os.makedirs(os.path.join(root, 'pgconf', 'conf.d'))
+    os.makedirs(os.path.join(root, 'run'))
+    variables = {
+        'ansible_python_interpreter': TARGET_PYTHON,
+        'wal_archive_config_file': config,
+        'wal_archive_repo_path': os.path.join(root, 'repo'),
+        'wal_archive_log_path': os.path.join(root, 'log'),
+        'wal_archive_lock_path': os.path.join(root, 'run', 'pgbackrest'),
+        'wal_archive_stanza': STANZA,
+        'wal_archive_pg_path': server.datadir,
+        'wal_archive_port': server.port,
+        'wal_archive_socket_dir': server.socketdir,
+        '__wal_archive_tmpfiles_conf': os.path.join(root, 'tmpfiles.conf'),
+        '__wal_archive_conf_dir': os.path.join(root, 'pgconf'),
+        '__wal_archive_cron_dir': os.path.join(root, 'cron.d'),
+        # pgbackrest and cron are installed on this host: no apt call.
+        '__wal_archive_missing_packages': [],
+    }
+    yield root, server, variables
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def run_role(root, variables):
+    play = [{
+        'hosts': 'localhost', 'connection': 'local', 'gather_facts': False,
+        'vars_files': [COMMON_DEFAULTS],
+        'tasks': [{'name': 'role', 'ansible.builtin.include_role': {'name': NAME}, 'vars': variables}],
+        'handlers': [{'name': 'Reload', 'ansible.builtin.debug': {'msg': 'reload'},
+                      'listen': 'tmi_postgresql_settings_changed'}],
+    }]
+    path = os.path.join(root, 'play.yml')
+    with open(path, 'w') as f:
+        yaml.safe_dump(play, f)
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
+                           path], cwd=root, capture_output=True, text=True, timeout=600, check=False,
+                          env=ansible_env(root, {'ANSIBLE_BECOME_METHOD': 'su', 'ANSIBLE_PIPELINING': '1',
+                                                 'ANSIBLE_ROLES_PATH': roles_path(root)}))
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError('no JSON (rc %d)\n%s\n%s' % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    results = dict((t['task']['name'].split(' : ')[-1], t['hosts'].get('localhost', {}))
+                   for t in report['plays'][0]['tasks'])
+    return results, report['stats']['localhost']
+
+
+def test_a_second_run_changes_nothing_and_skips_the_end_to_end_check(setup):
+    root, server, variables = setup
+    results, stats = run_role(root, variables)
+    assert stats['changed'] > 0
+    assert 'skipped' not in results[END_TO_END] and 'skipped' not in results['Check that a WAL segment reaches the repository.']
+    assert 'skipped' not in results['Take a full backup, the base of every point-in-time recovery.']
+
+    results, stats = run_role(root, variables)
+    assert stats['changed'] == 0, [name for name, result in results.items() if result.get('changed')]
+    assert results[END_TO_END].get('skipped') is True
+    assert results["Read the server's data directory and the archiver's state."]['works'] is True
+    assert results['Take a first backup when there is none.'].get('skipped') is True
