@@ -10,12 +10,14 @@ Documentation: host_read.yml beside this file.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import binascii
 import json
 
 from ansible.errors import AnsibleFilterError
 
 # Fields after the tag of each kind of line.
-FIELDS = {'clusters': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2}
+FIELDS = {'clusters': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2, 'pem': 2}
 
 
 def _fields(number, line):
@@ -30,7 +32,10 @@ def _fields(number, line):
 
 
 def host_read(text):
-    """Parse read_host.sh's output into clusters, installed packages, the postgres home and files."""
+    """Parse read_host.sh's output into clusters, installed packages, the postgres home and files.
+
+    A read of files only (no clusters line) has clusters None.
+    """
     if not isinstance(text, str):
         raise AnsibleFilterError('host_read expects the text of read_host.sh, not %s' % type(text).__name__)
     result = {'clusters': None, 'packages': {}, 'home': None, 'files': []}
@@ -60,15 +65,18 @@ def host_read(text):
             files[path] = {'path': path, 'isdir': kind == 'directory', 'pw_name': owner, 'gr_name': group,
                            'mode': '%04o' % mode}
             result['files'].append(files[path])
-        elif fields[0 if tag == 'umask' else 1] not in files:
+        elif fields[1 if tag == 'sha1' else 0] not in files:
             raise AnsibleFilterError('host_read: line %d (%s) names a path with no path line before it: %r'
                                      % (number, tag, line))
         elif tag == 'sha1':
             files[fields[1]]['checksum'] = fields[0]
-        else:
+        elif tag == 'umask':
             files[fields[0]]['umask'] = fields[1]
-    if not isinstance(result['clusters'], list):
-        raise AnsibleFilterError('host_read: no list of clusters in the output')
+        else:
+            try:
+                files[fields[0]]['content'] = base64.b64decode(fields[1], validate=True).decode('utf-8')
+            except (binascii.Error, ValueError):
+                raise AnsibleFilterError('host_read: line %d: the content is not base64 of UTF-8 text' % number)
     return result
 
 

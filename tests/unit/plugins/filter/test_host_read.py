@@ -43,12 +43,13 @@ def test_before_postgresql_is_installed():
 
 
 @pytest.mark.parametrize('text, message', [
-    ('package\tii \tdpkg\n', 'no list of clusters'),
     ('clusters\tError: no\n', 'printed no JSON'),
     ('clusters\t[]\nstat\tx\n', 'unknown tag'),
     ('clusters\t[]\npath\tdirectory\troot\t755\t/etc\n', r'has 4 field\(s\), not 5'),
     ('clusters\t[]\npath\tdirectory\troot\troot\trwx\t/etc\n', 'not an octal number'),
     ('clusters\t[]\nsha1\tabc\t/etc/x\n', 'no path line before it'),
+    ('clusters\t[]\npem\t/etc/x\tLS0t\n', 'no path line before it'),
+    ('path\tregular file\troot\troot\t644\t/etc/x\npem\t/etc/x\t-not-base64-\n', 'not base64'),
 ])
 def test_a_broken_output_is_an_error(text, message):
     with pytest.raises(AnsibleFilterError, match=message):
@@ -104,3 +105,9 @@ def test_a_login_file_without_the_line_or_with_another_owner_or_mode_is_fixed(en
 def test_no_home_is_an_error():
     with pytest.raises(AnsibleFilterError, match='no home folder'):
         login_files_to_fix({'home': None, 'files': []}, 'umask 0077')
+
+
+def test_a_read_of_files_only_has_no_clusters_and_may_carry_a_file_s_text():
+    host = host_read('path\tregular file\troot\troot\t644\t/etc/x.crt\npem\t/etc/x.crt\tLS0tLS1CRUdJTgo=\n')
+    assert host['clusters'] is None
+    assert host['files'][0]['content'] == '-----BEGIN\n'
