@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # What the server role needs to know about the host, in one round trip; the
 # tmi.postgresql.host_read filter parses the output.
 # Arguments: VERSION CLUSTER PATH... (the data directory of the cluster is
