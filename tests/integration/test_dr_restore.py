@@ -368,9 +368,8 @@ def test_settings_in_the_inventory_win_over_the_defaults(pg_server, live, roles,
     assert row_counts(pg_server, live) == row_counts(pg_server, result['old_database'])
 
 
-def test_a_logical_rebuild_restores_its_file_and_swaps_whatever_the_dr_restore_settings_say(pg_server, live, roles,
-                                                                                           backup, backup_dir,
-                                                                                           tmp_path):
+def test_a_logical_rebuild_restores_its_file_and_swaps_whatever_the_dr_restore_settings_say(
+        pg_server, live, roles, backup, backup_dir, tmp_path):
     # Issue 10: dr_rebuild.yml hands its backup to dr_restore.yml as the fact dr_restore_request, which wins over
     # dr_restore_file and dr_restore_swap wherever they are set. The play vars it used before lost to -e.
     work = str(tmp_path)
