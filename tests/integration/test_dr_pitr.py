@@ -257,3 +257,20 @@ def test_the_rebuild_asks_dr_pitr_not_to_wait_whatever_dr_pitr_archive_wait_says
         'Waiting up to 0 s for the last WAL of a server that still runs, as dr_rebuild asked (dr_pitr_request)')
     assert wait_line(tasks) == ['Wait for that WAL: up to 0 s (dr_pitr_request of dr_rebuild)']
     assert cluster.server.query('postgres', 'SELECT pg_is_in_recovery()')[0][0] is False
+
+
+def test_a_malformed_recovery_request_stops_the_play_before_anything_changes(tmp_path):
+    # As in test_the_inventory_sets_the_settings: a run that went on would not find the host's own cluster.
+    returncode, tasks = run_playbook(
+        str(tmp_path),
+        dict(ansible_python_interpreter=TARGET_PYTHON, tmi_postgresql_hosts='localhost', dr_pitr_service_manager='pg_ctl',
+             dr_pitr_pgbackrest_config=str(tmp_path / 'no-such-pgbackrest.conf'), dr_pitr_pgdata=str(tmp_path / 'pgdata'),
+             dr_pitr_socket_dir=str(tmp_path), dr_pitr_port=1, dr_pitr_bindir=str(tmp_path),
+             dr_pitr_request={'archive_wait': 3601, 'by': 'a test'}))
+
+    failed = [name for name, t in tasks.items() if t.get('failed')]
+    assert returncode == 2 and failed == ['Check and say so when another flow asked for this recovery (dr_pitr_request).']
+    msg = tasks[failed[0]]['msg']
+    assert msg.startswith('dr_pitr_request, set by another flow, must be a mapping with archive_wait')
+    assert 'dr_pitr_request.archive_wait is 3601: allowed: ' in msg and msg.endswith('Nothing was changed.')
+    assert not any(t.get('changed') for t in tasks.values())

@@ -387,3 +387,16 @@ def test_a_logical_rebuild_restores_its_file_and_swaps_whatever_the_dr_restore_s
         'msg'].startswith('Restoring %s and swapping it in as dr_rebuild asked' % os.path.basename(backup))
     assert ('- Asked for by: dr_rebuild (dr_restore_request: its file and swap, not dr_restore_file and dr_restore_swap)'
             in task_result(report, 'Print the summary.')['msg'])
+
+
+def test_a_malformed_restore_request_stops_the_play_before_anything_is_made(pg_server, live, roles, backup,
+                                                                           backup_dir, tmp_path):
+    before = databases_like(pg_server, '')
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
+                                    dr_restore_request={'file': os.path.basename(backup), 'swap': 'yes'})
+    assert rc != 0 and result is None
+    name, failure = failed_task(report)
+    assert name == 'Check and say so when another flow asked for this restore (dr_restore_request).'
+    assert failure['msg'].startswith('dr_restore_request, set by another flow, must be a mapping with file')
+    assert failure['msg'].endswith('Nothing was changed.')
+    assert databases_like(pg_server, '') == before
