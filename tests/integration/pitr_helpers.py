@@ -158,8 +158,9 @@ def write_for(cluster, seconds):
     return writer.rows
 
 
-def run_dr_pitr(cluster, workdir, inventory_vars=None, **extra):
-    """Run the playbook on localhost with the cluster's settings as extra vars and inventory_vars as its host vars."""
+def run_dr_pitr(cluster, workdir, inventory_vars=None, playbook=PLAYBOOK, **extra):
+    """Run the playbook (dr_pitr.yml or one that imports it) on localhost with the cluster's settings as extra vars
+    and inventory_vars as its host vars."""
     server = cluster.server
     extra_vars = dict(
         ansible_python_interpreter=TARGET_PYTHON,
@@ -176,14 +177,15 @@ def run_dr_pitr(cluster, workdir, inventory_vars=None, **extra):
         dr_pitr_recovery_timeout=120,
     )
     extra_vars.update(extra)
-    returncode, tasks = run_playbook(workdir, extra_vars, inventory_vars)
+    returncode, tasks = run_playbook(workdir, extra_vars, inventory_vars, playbook)
     assert returncode == 0, json.dumps({k: v for k, v in tasks.items() if v.get('failed')}, indent=1)[:6000]
     print('\n'.join(tasks['Print the summary for the incident log.']['msg']))
     return tasks
 
 
-def run_playbook(workdir, extra_vars, inventory_vars=None):
-    """ansible-playbook dr_pitr.yml on localhost: (exit status, results by task name without the role's prefix)."""
+def run_playbook(workdir, extra_vars, inventory_vars=None, playbook=PLAYBOOK):
+    """ansible-playbook dr_pitr.yml (or playbook) on localhost: (exit status, results by task name without the role's
+    prefix, of every play)."""
     vars_file = os.path.join(workdir, 'vars.yml')
     with open(vars_file, 'w') as f:
         yaml.safe_dump(extra_vars, f)
@@ -192,7 +194,7 @@ def run_playbook(workdir, extra_vars, inventory_vars=None):
         yaml.safe_dump({'all': {'hosts': {'localhost': inventory_vars or {}}}}, f)
     proc = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-c', 'local',
-         '-e', '@' + vars_file, PLAYBOOK],
+         '-e', '@' + vars_file, playbook],
         cwd=workdir, env=ansible_env(workdir, {'ANSIBLE_BECOME_METHOD': 'su', 'ANSIBLE_PIPELINING': '1'}),
         check=False, capture_output=True, text=True, timeout=600)
     try:
@@ -200,7 +202,7 @@ def run_playbook(workdir, extra_vars, inventory_vars=None):
     except ValueError:
         raise AssertionError('no JSON from ansible-playbook (rc %d)\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr))
     tasks = {t['task']['name'].split(' : ', 1)[-1]: t['hosts']['localhost']
-             for t in plays['plays'][0]['tasks'] if 'localhost' in t['hosts']}
+             for play in plays['plays'] for t in play['tasks'] if 'localhost' in t['hosts']}
     return proc.returncode, tasks
 
 

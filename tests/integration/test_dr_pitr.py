@@ -16,7 +16,17 @@ import time
 import pytest
 
 from pgserver import wait_for
-from pitr_helpers import TARGET_PYTHON, damaged_dirs, recovered_ids, run_dr_pitr, run_playbook, start_archiving_cluster, write_for
+from pitr_helpers import (
+    STANZA,
+    TARGET_PYTHON,
+    damaged_dirs,
+    recovered_ids,
+    run_dr_pitr,
+    run_playbook,
+    start_archiving_cluster,
+    write_for,
+)
+from rebuild_helpers import rebuild_handover_playbook
 
 
 @pytest.fixture
@@ -205,4 +215,62 @@ def test_the_inventory_sets_the_settings(tmp_path):
     assert returncode == 2 and len(failed) == 1, failed
     assert failed[0]['msg'].startswith('dr_pitr_process_max is 1000: allowed: ')
     assert 'dr_pitr_new_timeline_archive_wait is 3601: allowed: ' in failed[0]['msg']
+    assert not any(t.get('changed') for t in tasks.values())
+
+
+# The wait for the last WAL of a server that still runs: Ansible records 'attempts' on a task that may retry
+# (dr_pitr_archive_wait 2 s or more) and not on one that tries once (0).
+WAIT_TASK = 'Wait until that segment is archived.'
+
+
+def wait_line(tasks):
+    return [line for line in tasks['Print the summary for the incident log.']['msg'] if line.startswith('Wait for that WAL: ')]
+
+
+def test_dr_pitr_waits_as_long_as_the_inventory_says(make_cluster, tmp_path):
+    cluster = make_cluster(archive_timeout=60)
+    cluster.pgbackrest('--type=full', 'backup')
+
+    tasks = run_dr_pitr(cluster, str(tmp_path), inventory_vars={'dr_pitr_archive_wait': 4})
+
+    assert 'attempts' in tasks[WAIT_TASK]
+    assert wait_line(tasks) == ['Wait for that WAL: up to 4 s (dr_pitr_archive_wait)']
+    assert tasks['Check and say so when another flow asked for this recovery (dr_pitr_request).'].get('skipped')
+
+
+def test_the_rebuild_asks_dr_pitr_not_to_wait_whatever_dr_pitr_archive_wait_says(make_cluster, tmp_path):
+    # Issue 10: dr_rebuild.yml hands "do not wait" to dr_pitr.yml as the fact dr_pitr_request, which wins over
+    # dr_pitr_archive_wait wherever it is set. The play var it used before lost to -e.
+    cluster = make_cluster(archive_timeout=60)
+    cluster.pgbackrest('--type=full', 'backup')
+    work = str(tmp_path)
+
+    tasks = run_dr_pitr(cluster, work, inventory_vars={'dr_pitr_archive_wait': 4},
+                        playbook=rebuild_handover_playbook(work, 'dr_pitr.yml'), dr_pitr_archive_wait=4,
+                        tmi_postgresql_pgbackrest_repo=os.path.join(cluster.repo_base, 'repo'),
+                        tmi_postgresql_pgbackrest_stanza=STANZA)
+
+    assert not tasks[WAIT_TASK].get('skipped') and 'attempts' not in tasks[WAIT_TASK]
+    assert tasks['Set dr_rebuild_plan for the later plays, and the request to dr_pitr or dr_restore.'][
+        'ansible_facts']['dr_pitr_request'] == {'archive_wait': 0, 'by': 'dr_rebuild'}
+    assert tasks['Check and say so when another flow asked for this recovery (dr_pitr_request).']['msg'].startswith(
+        'Waiting up to 0 s for the last WAL of a server that still runs, as dr_rebuild asked (dr_pitr_request)')
+    assert wait_line(tasks) == ['Wait for that WAL: up to 0 s (dr_pitr_request of dr_rebuild)']
+    assert cluster.server.query('postgres', 'SELECT pg_is_in_recovery()')[0][0] is False
+
+
+def test_a_malformed_recovery_request_stops_the_play_before_anything_changes(tmp_path):
+    # As in test_the_inventory_sets_the_settings: a run that went on would not find the host's own cluster.
+    returncode, tasks = run_playbook(
+        str(tmp_path),
+        dict(ansible_python_interpreter=TARGET_PYTHON, tmi_postgresql_hosts='localhost', dr_pitr_service_manager='pg_ctl',
+             dr_pitr_pgbackrest_config=str(tmp_path / 'no-such-pgbackrest.conf'), dr_pitr_pgdata=str(tmp_path / 'pgdata'),
+             dr_pitr_socket_dir=str(tmp_path), dr_pitr_port=1, dr_pitr_bindir=str(tmp_path),
+             dr_pitr_request={'archive_wait': 3601, 'by': 'a test'}))
+
+    failed = [name for name, t in tasks.items() if t.get('failed')]
+    assert returncode == 2 and failed == ['Check and say so when another flow asked for this recovery (dr_pitr_request).']
+    msg = tasks[failed[0]]['msg']
+    assert msg.startswith('dr_pitr_request, set by another flow, must be a mapping with archive_wait')
+    assert 'dr_pitr_request.archive_wait is 3601: allowed: ' in msg and msg.endswith('Nothing was changed.')
     assert not any(t.get('changed') for t in tasks.values())

@@ -22,6 +22,7 @@ from backup_helpers import (
     task_result,
 )
 from migration_files import NEWEST
+from rebuild_helpers import rebuild_handover_playbook
 
 PLAYBOOK = os.path.join(REPO, 'playbooks', 'dr_restore.yml')
 DEFINITION = os.path.join(REPO, 'files', 'schema', 'tmi.yml')
@@ -64,7 +65,7 @@ def backup(pg_server, live, backup_dir):
     return result['file']
 
 
-def dr_restore(pg_server, live, roles, backup_dir, workdir, **extra):
+def dr_restore(pg_server, live, roles, backup_dir, workdir, playbook=PLAYBOOK, **extra):
     report_path = os.path.join(workdir, 'dr-%s.json' % uuid.uuid4().hex[:6])
     extra_vars = dict(dr_restore_database=live, dr_restore_owner=roles[0], dr_restore_app_user=roles[1],
                       dr_restore_backup_dir=backup_dir,
@@ -72,7 +73,7 @@ def dr_restore(pg_server, live, roles, backup_dir, workdir, **extra):
                       dr_restore_bindir=pg_server.bindir, dr_restore_login_user='postgres',
                       dr_restore_become_user='', dr_restore_report_path=report_path)
     extra_vars.update(extra)
-    rc, report = run_playbook(PLAYBOOK, workdir, extra_vars)
+    rc, report = run_playbook(playbook, workdir, extra_vars)
     result = json.load(open(report_path)) if os.path.exists(report_path) else None
     return rc, report, result
 
@@ -365,3 +366,37 @@ def test_settings_in_the_inventory_win_over_the_defaults(pg_server, live, roles,
     assert result['file'] == backup and result['swapped'] is True
     assert result['old_database'] == live.replace('tmi_', 'tmi_', 1) + '_old_' + result['restored_database'][-15:]
     assert row_counts(pg_server, live) == row_counts(pg_server, result['old_database'])
+
+
+def test_a_logical_rebuild_restores_its_file_and_swaps_whatever_the_dr_restore_settings_say(
+        pg_server, live, roles, backup, backup_dir, tmp_path):
+    # Issue 10: dr_rebuild.yml hands its backup to dr_restore.yml as the fact dr_restore_request, which wins over
+    # dr_restore_file and dr_restore_swap wherever they are set. The play vars it used before lost to -e.
+    work = str(tmp_path)
+    decoy = copy_as(backup_dir, backup, series_name(live, '29990101_000000', local_cluster(pg_server)))
+    rc, report, result = dr_restore(
+        pg_server, live, roles, backup_dir, work, playbook=rebuild_handover_playbook(work, 'dr_restore.yml'),
+        dr_restore_file=os.path.basename(decoy), dr_restore_swap=False, dr_restore_definition=DEFINITION,
+        dr_rebuild_source='logical', dr_rebuild_file=os.path.basename(backup), tmi_postgresql_backup_dir=backup_dir,
+        tmi_postgresql_pgbackrest_repo=os.path.join(work, 'no-repository'), ansible_become_method='su')
+    assert rc == 0, failed_task(report)
+    assert result['file'] == backup
+    assert result['swap_requested'] is True and result['swapped'] is True
+    assert result['requested_by'] == 'dr_rebuild'
+    assert task_result(report, 'Check and say so when another flow asked for this restore (dr_restore_request).')[
+        'msg'].startswith('Restoring %s and swapping it in as dr_rebuild asked' % os.path.basename(backup))
+    assert ('- Asked for by: dr_rebuild (dr_restore_request: its file and swap, not dr_restore_file and dr_restore_swap)'
+            in task_result(report, 'Print the summary.')['msg'])
+
+
+def test_a_malformed_restore_request_stops_the_play_before_anything_is_made(pg_server, live, roles, backup,
+                                                                           backup_dir, tmp_path):
+    before = databases_like(pg_server, '')
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
+                                    dr_restore_request={'file': os.path.basename(backup), 'swap': 'yes'})
+    assert rc != 0 and result is None
+    name, failure = failed_task(report)
+    assert name == 'Check and say so when another flow asked for this restore (dr_restore_request).'
+    assert failure['msg'].startswith('dr_restore_request, set by another flow, must be a mapping with file')
+    assert failure['msg'].endswith('Nothing was changed.')
+    assert databases_like(pg_server, '') == before

@@ -16,8 +16,10 @@ from backup_helpers import (
     databases_like,
     failed_task,
     load_tmi,
+    make_backup_dir,
     row_counts,
     run_playbook,
+    run_script,
     task_result,
 )
 from migration_files import NEWEST, joined, versions_above
@@ -251,6 +253,14 @@ def app_role(pg_server):
     pg_server.query('postgres', 'DROP ROLE "%s"' % name)
 
 
+def restore_vars(pg_server, live, owner, app_role, backup_dir):
+    """Where dr_restore.yml finds the cluster, the roles and the backups."""
+    return dict(dr_restore_database=live, dr_restore_owner=owner, dr_restore_app_user=app_role,
+                dr_restore_backup_dir=backup_dir, dr_restore_port=pg_server.port,
+                dr_restore_socket_dir=pg_server.socketdir, dr_restore_bindir=pg_server.bindir,
+                dr_restore_login_user='postgres', dr_restore_become_user='')
+
+
 def test_a_failed_upgrade_that_cannot_roll_back_restores_the_backup_when_asked(pg_server, live, owner, app_role,
                                                                                backup_dir, tmp_path):
     # dr_restore swaps in only a restore that validates, so the database starts at the definition's version;
@@ -259,10 +269,7 @@ def test_a_failed_upgrade_that_cannot_roll_back_restores_the_backup_when_asked(p
     counts = row_counts(pg_server, live)
     path = unrollable_migrations(os.path.join(work, 'migrations'))
     rc, report = upgrade(pg_server, live, owner, backup_dir, work, upgrade_migrations_path=path,
-                         upgrade_restore_on_failure=True, dr_restore_database=live, dr_restore_owner=owner,
-                         dr_restore_app_user=app_role, dr_restore_backup_dir=backup_dir, dr_restore_port=pg_server.port,
-                         dr_restore_socket_dir=pg_server.socketdir, dr_restore_bindir=pg_server.bindir,
-                         dr_restore_login_user='postgres', dr_restore_become_user='')
+                         upgrade_restore_on_failure=True, **restore_vars(pg_server, live, owner, app_role, backup_dir))
     assert rc != 0
     name, result = last_failure(report)
     assert name == 'Fail when the upgrade failed.'
@@ -279,3 +286,38 @@ def test_a_failed_upgrade_that_cannot_roll_back_restores_the_backup_when_asked(p
     kept = [db for db in databases_like(pg_server, live) if db.startswith(live + '_old_')]
     assert len(kept) == 1 and version(pg_server, kept[0]) == [(ADD_COLUMN, False)]
     assert task_result(report, 'Report the restore.')['msg'].startswith('Brought back by: backup %s restored' % backup)
+
+
+@pytest.mark.parametrize('where', ['host_vars', 'extra_vars'])
+def test_a_failed_upgrade_restores_its_own_backup_whatever_dr_restore_file_says(where, pg_server, live, owner, app_role,
+                                                                                backup_dir, tmp_path):
+    # Issue 10: the upgrade hands its backup to dr_restore.yml as the fact dr_restore_request, which wins over
+    # an operator's dr_restore_file and dr_restore_swap. The play var it used before lost to -e.
+    work = str(tmp_path)
+    older = make_backup_dir(os.path.dirname(backup_dir), 'older')
+    rc, decoy, err = run_script(pg_server, live, older)
+    assert rc == 0, err
+    pg_server.query(live, 'DELETE FROM refresh_tokens')  # the decoy has rows the upgrade's backup has not
+    counts = row_counts(pg_server, live)
+    assert counts['refresh_tokens'] == 0
+    operator = dict(dr_restore_file=decoy['file'], dr_restore_swap=False)
+    path = unrollable_migrations(os.path.join(work, 'migrations'))
+    rc, report = upgrade(pg_server, live, owner, backup_dir, work, host_vars=operator if where == 'host_vars' else None,
+                         upgrade_migrations_path=path, upgrade_restore_on_failure=True,
+                         **dict(restore_vars(pg_server, live, owner, app_role, backup_dir),
+                                **(operator if where == 'extra_vars' else {})))
+    assert rc != 0
+    assert last_failure(report)[0] == 'Fail when the upgrade failed.'
+    made = backups(backup_dir)
+    assert len(made) == 1
+    backup = os.path.join(backup_dir, made[0])
+    result = task_result(report, 'Keep the result as dr_restore_result.')['ansible_facts']['dr_restore_result']
+    assert result['file'] == backup
+    assert result['swap_requested'] and result['swapped']
+    assert result['requested_by'] == 'upgrade'
+    dr_restore_summary = [task['hosts']['localhost']['msg'] for play in report['plays'] for task in play['tasks']
+                          if task['task']['name'].endswith('dr_restore : Print the summary.')]
+    assert ('- Asked for by: upgrade (dr_restore_request: its file and swap, not dr_restore_file and dr_restore_swap)'
+            in dr_restore_summary[0])
+    assert version(pg_server, live) == [(NEWEST, False)]
+    assert row_counts(pg_server, live) == counts

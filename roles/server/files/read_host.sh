@@ -1,0 +1,42 @@
+# shellcheck shell=sh
+# What the server role needs to know about the host, in one round trip; the
+# tmi.postgresql.host_read filter parses the output.
+# Arguments: VERSION CLUSTER PATH... (the data directory of the cluster is
+# added to the PATHs). One line each, fields separated by tabs:
+#   clusters  the output of pg_lsclusters --json ([] before PostgreSQL is installed)
+#   package   dpkg status (e.g. "ii "), name: every package dpkg knows
+#   home      the postgres user's home folder (none before the user exists)
+#   path      type, owner, group, octal mode, path: each PATH that exists, and
+#             the postgres user's .profile, .bash_profile and .bash_login
+#   sha1      checksum, path: each of those that is a regular file
+#   umask     path, the last line that sets a umask (empty when none): the login files
+set -eu
+version=$1
+cluster=$2
+shift 2
+if command -v pg_lsclusters >/dev/null 2>&1; then
+  clusters=$(pg_lsclusters --json)
+  datadir=$(pg_lsclusters -h "$version" "$cluster" 2>/dev/null | awk '{print $6}')
+else
+  clusters='[]'
+  datadir=
+fi
+printf 'clusters\t%s\n' "$clusters"
+dpkg-query -W -f='package\t${db:Status-Abbrev}\t${Package}\n'
+home=$(getent passwd postgres | cut -d: -f6) || home=
+logins=
+if [ -n "$home" ]; then
+  printf 'home\t%s\n' "$home"
+  logins="$home/.profile $home/.bash_profile $home/.bash_login"
+fi
+for path in "$@" $datadir $logins; do
+  [ -e "$path" ] || continue
+  stat -L --printf 'path\t%F\t%U\t%G\t%a\t%n\n' "$path"
+  if [ -f "$path" ]; then
+    printf 'sha1\t%s\t%s\n' "$(sha1sum < "$path" | cut -d' ' -f1)" "$path"
+  fi
+done
+for path in $logins; do
+  [ -f "$path" ] || continue
+  printf 'umask\t%s\t%s\n' "$path" "$(grep -E '^[[:space:]]*umask[[:space:]]' "$path" | tail -n 1)"
+done
