@@ -389,8 +389,8 @@ def test_a_logical_rebuild_restores_its_file_and_swaps_whatever_the_dr_restore_s
             in task_result(report, 'Print the summary.')['msg'])
 
 
-def test_a_malformed_restore_request_stops_the_play_before_anything_is_made(pg_server, live, roles, backup,
-                                                                           backup_dir, tmp_path):
+def test_a_malformed_restore_request_stops_the_play_before_anything_is_made(
+        pg_server, live, roles, backup, backup_dir, tmp_path):
     before = databases_like(pg_server, '')
     rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
                                     dr_restore_request={'file': os.path.basename(backup), 'swap': 'yes'})
