@@ -15,6 +15,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.app_roles import (
     grants,
     hba_lines,
     normalise,
+    verifiers,
 )
 
 
@@ -40,6 +41,10 @@ def app_role_hba_lines(roles, database):
     return hba_lines(roles, database)
 
 
+def app_role_verifiers(rows, roles):
+    return verifiers(roles, rows)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -47,4 +52,5 @@ class FilterModule(object):
             'app_role_errors': app_role_errors,
             'app_role_grants': app_role_grants,
             'app_role_hba_lines': app_role_hba_lines,
+            'app_role_verifiers': app_role_verifiers,
         }

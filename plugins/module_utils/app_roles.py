@@ -13,6 +13,9 @@ app_user, pg_hba and app_env roles.
   few community.postgresql.postgresql_privs calls that close the gap: none when nothing is missing or
   extra.
 - hba_lines() returns the pg_hba.conf lines of the roles.
+- verifiers() tells which roles already exist as app_user makes them (rows of the role's
+  __app_user_roles_query), with the SCRAM verifier each holds: the role then calls
+  community.postgresql.postgresql_user only for the others, or when the password changed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -282,3 +285,18 @@ def hba_lines(roles, database):
         for network in role.get('networks') or []:
             lines.append('hostssl  %s  %s  %s  scram-sha-256' % (database, role['name'], network))
     return lines
+
+
+def verifiers(roles, rows):
+    """name -> SCRAM verifier (or None) of each role that exists with app_user's attributes and connection limit.
+
+    rows: the roles query's result (name, attributes_ok, connection_limit, verifier). A role missing from
+    the result is missing from the database, or holds another attribute or connection limit.
+    """
+    found = dict((row['name'], row) for row in rows)
+    result = {}
+    for role in roles:
+        row = found.get(role['name'])
+        if row and row['attributes_ok'] and row['connection_limit'] == _int(role['connection_limit']):
+            result[role['name']] = row['verifier']
+    return result

@@ -9,7 +9,7 @@ import psycopg2
 import psycopg2.errorcodes
 import pytest
 
-from backup_helpers import AS_ROOT, SYSTEM_PYTHON, changed_count, failed_task, make_open_dir, run_playbook
+from backup_helpers import AS_ROOT, SYSTEM_PYTHON, changed_count, failed_task, make_open_dir, run_playbook, task_result
 from migration_files import NEWEST
 
 ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'app_user_role.yml')
@@ -100,7 +100,26 @@ def test_the_application_still_writes_the_other_tables_old_and_new(pg_server, pr
         conn.close()
 
 
+CREATE_TASK = 'Create each role, or bring back its attributes, connection limit and password.'
+
+
 def test_a_second_run_changes_nothing(pg_server, provisioned):
     rc, report = run_playbook(ROLE_PLAYBOOK, provisioned['work'], provisioned['role_vars'])
     assert rc == 0, failed_task(report)
     assert changed_count(report) == 0, report['stats']
+    # The read found the role as the role makes it: no postgresql_user call (a round trip saved per role).
+    assert task_result(report, CREATE_TASK).get('skipped'), task_result(report, CREATE_TASK)
+
+
+def test_a_new_password_and_a_changed_role_are_brought_back(pg_server, provisioned):
+    pg_server.query('postgres', 'ALTER ROLE "%s" CONNECTION LIMIT 1 CREATEDB' % provisioned['app'])
+    rc, report = run_playbook(ROLE_PLAYBOOK, provisioned['work'],
+                              dict(provisioned['role_vars'], tmi_postgresql_app_password='app-test-password-2'))
+    assert rc == 0, failed_task(report)
+    assert task_result(report, CREATE_TASK).get('changed'), task_result(report, CREATE_TASK)
+    row = pg_server.query('postgres', "SELECT rolconnlimit, rolcreatedb FROM pg_roles WHERE rolname = '%s'"
+                          % provisioned['app'])
+    assert row == [(50, False)]  # app_user_connection_limit's default, and NOCREATEDB
+    conn = psycopg2.connect(host=pg_server.host, port=pg_server.port, dbname=provisioned['db'],
+                            user=provisioned['app'], password='app-test-password-2')
+    conn.close()

@@ -2,7 +2,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tmi.postgresql.plugins.filter.app_roles import app_role_errors, app_roles
-from ansible_collections.tmi.postgresql.plugins.module_utils.app_roles import check, grants, hba_lines, normalise
+from ansible_collections.tmi.postgresql.plugins.module_utils.app_roles import check, grants, hba_lines, normalise, verifiers
 
 SETTINGS = dict(variable='app_user_roles', app_user='tmi_app', owner='tmi_owner', connection_limit=50,
                 password_dir='/home/op/.config/tmi/db1', app_password_file='/home/op/.config/tmi/db1/tmi_app.password')
@@ -218,3 +218,23 @@ def test_pg_hba_lines_one_per_network_of_each_role():
 def test_a_role_without_networks_has_no_pg_hba_line():
     roles = normalise([TMI, dict(REPORTING, networks=[])], networks=['127.0.0.1/32'], **SETTINGS)
     assert hba_lines(roles, 'tmi') == ['hostssl  tmi  tmi_app  127.0.0.1/32  scram-sha-256']
+
+
+def role_row(name, attributes_ok=True, connection_limit=10, verifier='SCRAM-SHA-256$4096:c2FsdA==$a:b'):
+    return dict(name=name, attributes_ok=attributes_ok, connection_limit=connection_limit, verifier=verifier)
+
+
+def test_a_role_with_the_right_attributes_and_limit_is_left_with_its_verifier():
+    roles = [{'name': 'tmi_app', 'connection_limit': 10}, {'name': 'tmi_reader', 'connection_limit': '3'}]
+    rows = [role_row('tmi_app'), role_row('tmi_reader', connection_limit=3, verifier=None)]
+    assert verifiers(roles, rows) == {'tmi_app': 'SCRAM-SHA-256$4096:c2FsdA==$a:b', 'tmi_reader': None}
+
+
+@pytest.mark.parametrize('rows', [
+    [],
+    [role_row('tmi_app', attributes_ok=False)],
+    [role_row('tmi_app', connection_limit=11)],
+    [role_row('other_role')],
+], ids=['missing', 'another attribute', 'another limit', 'only another role'])
+def test_a_missing_or_different_role_is_not_left_alone(rows):
+    assert verifiers([{'name': 'tmi_app', 'connection_limit': 10}], rows) == {}
