@@ -152,5 +152,5 @@ def test_in_check_mode_a_folder_or_file_an_earlier_task_would_make_is_a_warning(
     out = plan([entry('/etc/tmi/a.conf', content='x'), entry('/etc/made-by-a-package.conf', mode='0600')],
                check_mode=True)
     assert out.errors == [] and [each.action for each in out.plans] == ['create', None]
-    assert [w.split(': ')[1] for w in out.warnings] == ['its folder /etc/tmi does not exist',
-                                                       'does not exist, and no content is given to create it (yet']
+    assert [w.split(': ')[1] for w in out.warnings] == [
+        'its folder /etc/tmi does not exist', 'does not exist, and no content is given to create it (yet']
