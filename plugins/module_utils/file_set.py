@@ -61,7 +61,8 @@ class Plan(object):
 
     action: 'create' (file or folder), 'write' (new content), 'attributes', 'remove' or None (nothing);
     changes: the attributes that differ ('owner', 'group', 'mode'); uid/gid/mode: the values to set
-    (None: keep); parents: missing folders above a new folder, created first, top down.
+    (None: keep); parents: missing folders above a new folder, created first, top down; backup: keep a copy
+    of the file that new content replaces.
     """
 
     def __init__(self, path, state, content=None, uid=None, gid=None, mode=None):
@@ -75,6 +76,7 @@ class Plan(object):
         self.changes = []
         self.parents = []
         self.before = None
+        self.backup = False
 
     @property
     def changed(self):
@@ -139,6 +141,13 @@ def plan_entries(entries, look, resolve_user, resolve_group, umask=0o022, check_
         def problem(text):
             problems.append('%s: %s' % (label, text))
 
+        def missing(text):
+            # In check mode an earlier task that would create it did not run.
+            if check_mode:
+                warnings.append('%s: %s (yet: a real run fails unless an earlier task creates it)' % (label, text))
+            else:
+                problem(text)
+
         if not os.path.isabs(path):
             problem('the path must be absolute')
         elif '..' in path.split('/') or path != '/' and path.endswith('/') or '//' in path:
@@ -153,6 +162,8 @@ def plan_entries(entries, look, resolve_user, resolve_group, umask=0o022, check_
         content = entry.get('content')
         if content is not None and state != 'file':
             problem('content is given, but state is %s (content is for state file only)' % state)
+        if entry.get('backup') and content is None:
+            problem('backup is set, but no content is given (a copy is kept when content replaces a file)')
         mode = None
         if entry.get('mode') is not None:
             try:
@@ -167,17 +178,14 @@ def plan_entries(entries, look, resolve_user, resolve_group, umask=0o022, check_
                 continue
             ids[key] = _account_id(value, resolve)
             if ids[key] is None:
-                text = '%s %s does not exist on the host' % (key, value)
-                if check_mode:
-                    warnings.append('%s: %s (yet: a real run fails unless an earlier task creates it)' % (label, text))
-                else:
-                    problem(text)
+                missing('%s %s does not exist on the host' % (key, value))
         if problems:
             errors.extend(problems)
             continue
 
         plan = Plan(path, state, content=None if content is None else content.encode('utf-8', 'surrogateescape'),
                     uid=ids['owner'], gid=ids['group'], mode=mode)
+        plan.backup = bool(entry.get('backup'))
         unknown = [key for key in ('owner', 'group') if entry.get(key) not in (None, '') and ids[key] is None]
         current = kind_of(path, read_content=plan.content is not None)
         plan.before = current
@@ -188,9 +196,9 @@ def plan_entries(entries, look, resolve_user, resolve_group, umask=0o022, check_
             problem('is %s, not %s' % (KIND_NAMES[current.kind], KIND_NAMES[state]))
         elif current is None:
             if state == 'file' and plan.content is None:
-                problem('does not exist, and no content is given to create it')
+                missing('does not exist, and no content is given to create it')
             else:
-                _plan_create(plan, kind_of, problem, umask)
+                _plan_create(plan, kind_of, problem, missing, umask)
         else:
             _plan_existing(plan, current, unknown)
         if len(problems) > problem_count:
@@ -214,7 +222,7 @@ def _plan_absent(plan, current, problem):
     plan.action = 'remove'
 
 
-def _plan_create(plan, kind_of, problem, umask):
+def _plan_create(plan, kind_of, problem, missing_folder, umask):
     missing = []
     parent = os.path.dirname(plan.path)
     while True:
@@ -227,8 +235,8 @@ def _plan_create(plan, kind_of, problem, umask):
         problem('%s is %s, not a folder' % (parent, KIND_NAMES[above.kind]))
         return
     if missing and plan.state == 'file':
-        problem('its folder %s does not exist: list it first, with state directory' % missing[-1])
-        return
+        missing_folder('its folder %s does not exist: list it first, with state directory' % missing[-1])
+        missing = []
     plan.parents = missing
     plan.action = 'create'
     if plan.mode is None:

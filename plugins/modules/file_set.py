@@ -62,6 +62,12 @@ options:
           - Mode as an octal string, such as C("0640"); unset keeps the mode (a new path gets 0666 or 0777 less
             the umask).
         type: raw
+      backup:
+        description:
+          - When new content replaces the file, keep a copy of the old one first (named like
+            M(ansible.builtin.template)'s, C(PATH.PID.DATE@TIME~)); RV(backup_files) names it. Needs O(files[].content).
+        type: bool
+        default: false
 notes:
   - Put a secret file in a task of its own with C(no_log) set, since the content is a module argument and
     C(--diff) shows it.
@@ -126,6 +132,11 @@ paths:
   type: list
   elements: str
   sample: ["/etc/tmi-postgresql/backup.conf"]
+backup_files:
+  description: For each entry with O(files[].backup) whose content was replaced, the copy of the old file.
+  returned: always
+  type: dict
+  sample: {"/etc/postgresql/15/main/pg_hba.conf": "/etc/postgresql/15/main/pg_hba.conf.4242.2026-12-01@02:00:00~"}
 '''
 
 import errno
@@ -256,6 +267,7 @@ def main():
                 owner=dict(type='str'),
                 group=dict(type='str'),
                 mode=dict(type='raw'),
+                backup=dict(type='bool', default=False),
             )),
         ),
         supports_check_mode=True,
@@ -272,17 +284,20 @@ def main():
 
     changed = [plan for plan in plans if plan.changed]
     paths = [path for plan in changed for path in (plan.parents + [plan.path])]
-    result = dict(changed=bool(changed), paths=paths)
+    result = dict(changed=bool(changed), paths=paths, backup_files={})
     if module._diff:
         result['diff'] = [diff for plan in changed for diff in plan.diffs()]
     if not module.check_mode:
         done = []
         for plan in changed:
             try:
+                if plan.backup and plan.action == 'write':
+                    result['backup_files'][plan.path] = module.backup_local(plan.path)
                 apply(module, plan)
-            except (IOError, OSError) as e:
+            except Exception as e:  # OSError, or the Exception of backup_local
                 module.fail_json(msg='file_set: writing %s failed: %s. Changed before it: %s.'
-                                 % (plan.path, to_native(e), ', '.join(done) or 'nothing'), paths=done)
+                                 % (plan.path, to_native(e), ', '.join(done) or 'nothing'), paths=done,
+                                 backup_files=result['backup_files'])
             done.extend(plan.parents + [plan.path])
     module.exit_json(**result)
 

@@ -155,3 +155,14 @@ def test_absent_removes_a_file_and_an_empty_folder(work):
                         dict(path=str(target / 'empty'), state='absent')])
     assert result['changed'] is True and os.listdir(target) == []
     assert run(work, [dict(path=str(target / 'gone.conf'), state='absent')])['changed'] is False
+
+
+def test_backup_keeps_the_replaced_file_only_when_the_content_changes(work):
+    path = work / 'target' / 'pg_hba.conf'
+    path.write_text('old rules\n')
+    entry = dict(path=str(path), content='new rules\n', backup=True)
+    result = run(work, [entry])
+    copy = result['backup_files'][str(path)]
+    assert os.path.dirname(copy) == str(work / 'target') and open(copy).read() == 'old rules\n'
+    assert path.read_text() == 'new rules\n'
+    assert run(work, [entry])['backup_files'] == {}

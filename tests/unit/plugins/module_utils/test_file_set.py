@@ -118,12 +118,13 @@ def test_absent_removes_files_and_empty_folders_and_is_quiet_when_nothing_is_the
     (entry('/etc/a.conf', content='x', mode='u=rw'), "files[1] (/etc/a.conf): mode 'u=rw' is not an octal mode"),
     (entry('/etc/tmi/a.conf', content='x'),
      'files[1] (/etc/tmi/a.conf): its folder /etc/tmi does not exist: list it first, with state directory'),
-    (entry('/etc/other.conf', state='directory'), 'files[1] (/etc/other.conf): is a regular file, not a folder'),
+    (entry('/etc/app.conf', state='directory'), 'files[1] (/etc/app.conf): is a regular file, not a folder'),
     (entry('/etc/app.conf/x', content='x'), 'files[1] (/etc/app.conf/x): /etc/app.conf is a regular file, not a folder'),
     (entry('/etc/good.conf', content='y'), 'files[1] (/etc/good.conf): the same path as files[0]'),
+    (entry('/etc/app.conf', backup=True), 'files[1] (/etc/app.conf): backup is set, but no content is given'),
 ])
 def test_a_bad_entry_among_good_ones_is_named_and_nothing_is_planned(bad, message):
-    out = plan([entry('/etc/good.conf', content='x'), bad, entry('/etc/app.conf', mode='0600')], EXISTING)
+    out = plan([entry('/etc/good.conf', content='x'), bad, entry('/etc/other.conf', mode='0600')], EXISTING)
     assert out.plans == []
     assert len(out.errors) == 1 and out.errors[0].startswith(message), out.errors
 
@@ -145,3 +146,11 @@ def test_an_unknown_owner_is_a_warning_in_check_mode():
     out = plan([entry('/etc/app.conf', owner='newuser')], EXISTING, check_mode=True)
     assert out.errors == [] and out.plans[0].changes == ['owner']
     assert out.warnings[0].startswith('files[0] (/etc/app.conf): owner newuser does not exist on the host (yet')
+
+
+def test_in_check_mode_a_folder_or_file_an_earlier_task_would_make_is_a_warning():
+    out = plan([entry('/etc/tmi/a.conf', content='x'), entry('/etc/made-by-a-package.conf', mode='0600')],
+               check_mode=True)
+    assert out.errors == [] and [each.action for each in out.plans] == ['create', None]
+    assert [w.split(': ')[1] for w in out.warnings] == [
+        'its folder /etc/tmi does not exist', 'does not exist, and no content is given to create it (yet']
