@@ -1,10 +1,12 @@
 # shellcheck shell=sh
 # What the server role needs to know about the host, in one round trip; the
 # tmi.postgresql.host_read filter parses the output.
-# Arguments: VERSION CLUSTER PATH... (the data directory of the cluster is
-# added to the PATHs). One line each, fields separated by tabs:
+# Arguments: VERSION CLUSTER PACKAGES PATH... (PACKAGES: the names the roles
+# install, separated by spaces; the data directory of the cluster is added to
+# the PATHs). One line each, fields separated by tabs:
 #   clusters  the output of pg_lsclusters --json ([] before PostgreSQL is installed)
-#   package   dpkg status (e.g. "ii "), name: every package dpkg knows
+#   package   dpkg status (e.g. "ii "), name: each of PACKAGES that dpkg knows
+#             (only those: a host has hundreds, and every task would carry them)
 #   home      the postgres user's home folder (none before the user exists)
 #   path      type, owner, group, octal mode, path: each PATH that exists, and
 #             the postgres user's .profile, .bash_profile and .bash_login
@@ -13,7 +15,8 @@
 set -eu
 version=$1
 cluster=$2
-shift 2
+packages=$3
+shift 3
 if command -v pg_lsclusters >/dev/null 2>&1; then
   clusters=$(pg_lsclusters --json)
   datadir=$(pg_lsclusters -h "$version" "$cluster" 2>/dev/null | awk '{print $6}')
@@ -22,7 +25,8 @@ else
   datadir=
 fi
 printf 'clusters\t%s\n' "$clusters"
-dpkg-query -W -f='package\t${db:Status-Abbrev}\t${Package}\n'
+# shellcheck disable=SC2086  # one name per word
+dpkg-query -W -f='package\t${db:Status-Abbrev}\t${Package}\n' $packages 2>/dev/null || true
 home=$(getent passwd postgres | cut -d: -f6) || home=
 logins=
 if [ -n "$home" ]; then
