@@ -32,6 +32,12 @@ def as_backup_user(argv):
     return ['runuser', '-u', 'postgres', '--'] + argv if AS_ROOT else argv
 
 
+def server_role_vars(pg_server, **settings):
+    """The variables that point the roles at a throwaway server, run as root becoming postgres with su."""
+    return dict(ansible_python_interpreter=SYSTEM_PYTHON, ansible_become_method='su',
+                tmi_postgresql_port=pg_server.port, tmi_postgresql_socket_dir=pg_server.socketdir, **settings)
+
+
 def make_open_dir():
     """A temporary folder that postgres can reach (pytest's tmp_path is under a 0700 folder of root)."""
     path = tempfile.mkdtemp(prefix='tmi-backup-test-')

@@ -10,7 +10,7 @@ import psycopg2
 import psycopg2.errorcodes
 import pytest
 
-from backup_helpers import AS_ROOT, SYSTEM_PYTHON, changed_count, failed_task, make_open_dir, run_playbook
+from backup_helpers import AS_ROOT, changed_count, failed_task, make_open_dir, run_playbook, server_role_vars
 
 ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'app_user_role.yml')
 # Throwaway roles on a throwaway server: not secrets.
@@ -30,11 +30,8 @@ def database(pg_server):
     pg_server.query(names['db'], 'ALTER SCHEMA public OWNER TO "%s"' % names['owner'])
     work = make_open_dir()
     names['work'] = work
-    names['vars'] = dict(
-        ansible_python_interpreter=SYSTEM_PYTHON,
-        ansible_become_method='su',
-        tmi_postgresql_port=pg_server.port,
-        tmi_postgresql_socket_dir=pg_server.socketdir,
+    names['vars'] = server_role_vars(
+        pg_server,
         tmi_postgresql_database=names['db'],
         tmi_postgresql_owner=names['owner'],
         tmi_postgresql_app_user=names['app'],

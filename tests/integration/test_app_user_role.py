@@ -9,7 +9,9 @@ import psycopg2
 import psycopg2.errorcodes
 import pytest
 
-from backup_helpers import AS_ROOT, SYSTEM_PYTHON, changed_count, failed_task, make_open_dir, run_playbook, task_result
+from backup_helpers import (
+    AS_ROOT, changed_count, failed_task, make_open_dir, run_playbook, server_role_vars, task_result,
+)
 from migration_files import NEWEST
 
 ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'app_user_role.yml')
@@ -29,11 +31,8 @@ def provisioned(pg_server):
     pg_server.query('postgres', 'CREATE DATABASE "%s" OWNER "%s"' % (db, owner))
     pg_server.query(db, 'ALTER SCHEMA public OWNER TO "%s"' % owner)
     work = make_open_dir()
-    role_vars = dict(
-        ansible_python_interpreter=SYSTEM_PYTHON,
-        ansible_become_method='su',
-        tmi_postgresql_port=pg_server.port,
-        tmi_postgresql_socket_dir=pg_server.socketdir,
+    role_vars = server_role_vars(
+        pg_server,
         tmi_postgresql_database=db,
         tmi_postgresql_owner=owner,
         tmi_postgresql_app_user=app,

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from backup_helpers import AS_ROOT, SYSTEM_PYTHON, changed_count, failed_task, make_open_dir, run_playbook
+from backup_helpers import AS_ROOT, changed_count, failed_task, make_open_dir, run_playbook, server_role_vars
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), 'database_role.yml')
 PUBLIC_CLOSED = ("SELECT NOT has_schema_privilege('public', 'public', 'CREATE') "
@@ -22,11 +22,8 @@ def names(pg_server):
     suffix = uuid.uuid4().hex[:8]
     names = dict(owner='owner_' + suffix, db='tmi_' + suffix, other='other_' + suffix, work=make_open_dir())
     pg_server.query('postgres', 'CREATE DATABASE "%s"' % names['other'])
-    names['role_vars'] = dict(
-        ansible_python_interpreter=SYSTEM_PYTHON,
-        ansible_become_method='su',
-        tmi_postgresql_port=pg_server.port,
-        tmi_postgresql_socket_dir=pg_server.socketdir,
+    names['role_vars'] = server_role_vars(
+        pg_server,
         tmi_postgresql_database=names['db'],
         tmi_postgresql_owner=names['owner'],
         # Not the throwaway server's postgres and template1, which the other tests use.

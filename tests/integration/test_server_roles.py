@@ -8,7 +8,7 @@ import uuid
 import psycopg2
 import pytest
 
-from backup_helpers import AS_ROOT, SYSTEM_PYTHON, changed_count, failed_task, make_open_dir, run_playbook
+from backup_helpers import AS_ROOT, changed_count, failed_task, make_open_dir, run_playbook, server_role_vars
 
 PLAYBOOK = os.path.join(os.path.dirname(__file__), 'server_roles.yml')
 # Throwaway roles on a throwaway server: not secrets.
@@ -23,11 +23,8 @@ def replication(pg_server):
     """A replication role name of the test's own and the variables of a run; the role dropped afterwards."""
     role = 'repl_' + uuid.uuid4().hex[:8]
     work = make_open_dir()
-    role_vars = dict(
-        ansible_python_interpreter=SYSTEM_PYTHON,
-        ansible_become_method='su',
-        tmi_postgresql_port=pg_server.port,
-        tmi_postgresql_socket_dir=pg_server.socketdir,
+    role_vars = server_role_vars(
+        pg_server,
         tmi_postgresql_replication_role=role,
         tmi_postgresql_replication_password=PASSWORD,
         # The throwaway server's superuser keeps the password the other tests log in with.

@@ -1,19 +1,14 @@
 """roles/wal_archive/tasks/check.yml against a real cluster: its verdict on the archiver is
 tmi.postgresql.archiver_status's, the same as check_db's."""
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import pytest
-import yaml
 
-from ansible_run import ansible_env
 from pgserver import PgServer, wait_for
-from wal_archive_role import COMMON_DEFAULTS, NAME, roles_path
+from wal_archive_role import COMMON_DEFAULTS, NAME, run_play
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the role becomes postgres and needs root')
 # Modules run as postgres: an interpreter postgres can run, with psycopg2.
@@ -68,20 +63,7 @@ def run_check(server, root, workdir, changed, **variables):
             {'name': 'result', 'ansible.builtin.debug': {'var': 'wal_archive_archiver'}},
         ],
     }]
-    path = os.path.join(workdir, 'play.yml')
-    with open(path, 'w') as f:
-        yaml.safe_dump(play, f)
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                           path], cwd=workdir, capture_output=True, text=True, timeout=600, check=False,
-                          env=ansible_env(workdir, {'ANSIBLE_BECOME_METHOD': 'su', 'ANSIBLE_PIPELINING': '1',
-                                                    'ANSIBLE_ROLES_PATH': roles_path(workdir)}))
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError('no JSON (rc %d)\n%s\n%s' % (proc.returncode, proc.stdout, proc.stderr))
-    results = dict((t['task']['name'].split(' : ')[-1], t['hosts'].get('localhost', {}))
-                   for t in report['plays'][0]['tasks'])
-    return proc.returncode, results, report['stats']['localhost']
+    return run_play(workdir, play)
 
 
 SWITCH = 'Write a restore point and switch to a new WAL segment (plain method).'

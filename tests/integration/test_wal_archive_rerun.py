@@ -8,20 +8,15 @@ dependencies (wal_archive_role.py), with a stand-in for the server role's
 reload handler (the cluster is started with the role's archive_command).
 """
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import pytest
-import yaml
 
-from ansible_run import ansible_env
 from pgserver import PgServer
 from pitr_helpers import role_archive_command
-from wal_archive_role import COMMON_DEFAULTS, NAME, roles_path
+from wal_archive_role import COMMON_DEFAULTS, NAME, run_play
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the role becomes postgres and needs root')
 TARGET_PYTHON = '/usr/bin/python3'
@@ -68,21 +63,9 @@ def run_role(root, variables):
         'handlers': [{'name': 'Reload', 'ansible.builtin.debug': {'msg': 'reload'},
                       'listen': 'tmi_postgresql_settings_changed'}],
     }]
-    path = os.path.join(root, 'play.yml')
-    with open(path, 'w') as f:
-        yaml.safe_dump(play, f)
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                           path], cwd=root, capture_output=True, text=True, timeout=600, check=False,
-                          env=ansible_env(root, {'ANSIBLE_BECOME_METHOD': 'su', 'ANSIBLE_PIPELINING': '1',
-                                                 'ANSIBLE_ROLES_PATH': roles_path(root)}))
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        raise AssertionError('no JSON (rc %d)\n%s\n%s' % (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
-    assert proc.returncode == 0, proc.stdout[-5000:]
-    results = dict((t['task']['name'].split(' : ')[-1], t['hosts'].get('localhost', {}))
-                   for t in report['plays'][0]['tasks'])
-    return results, report['stats']['localhost']
+    rc, results, stats = run_play(root, play)
+    assert rc == 0, results
+    return results, stats
 
 
 def test_a_second_run_changes_nothing_and_skips_the_end_to_end_check(setup):
