@@ -25,7 +25,18 @@ install_engine() {
 
 start_engine() {
     echo "docker-engine: starting dockerd (log: $DOCKERD_LOG)" >&2
-    nohup dockerd --bridge=none --iptables=false >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    # dockerd outlives this script: it must not inherit the caller's other
+    # open files (a `flock` lock held by `make`, a pipe a CI log reads), or
+    # those stay held until the engine stops.
+    (
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            if (( fd > 2 )); then
+                eval "exec ${fd}>&-" 2>/dev/null || true
+            fi
+        done
+        exec nohup dockerd --bridge=none --iptables=false >>"$DOCKERD_LOG" 2>&1 </dev/null
+    ) &
     local waited=0
     until engine_answers; do
         if (( waited >= WAIT_SECONDS )); then
