@@ -15,14 +15,6 @@ import datetime
 
 from ansible.errors import AnsibleFilterError
 
-try:
-    from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-
 NAME_PREFIXES = (('DNSName', 'DNS:'), ('IPAddress', 'IP:'), ('RFC822Name', 'email:'),
                  ('UniformResourceIdentifier', 'URI:'))
 
@@ -34,7 +26,23 @@ def _utc(cert, name):
     return value
 
 
-def _alt_names(cert):
+def _cryptography():
+    """cryptography's x509, ec and NameOID, imported on first use, not with this file.
+
+    Ansible loads every filter file of the collection in the worker process of
+    each task that uses any of its filters; importing cryptography there would
+    cost every such task of a play about 35 ms.
+    """
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+    except ImportError:
+        raise AnsibleFilterError('certificate_outdated needs the Python library cryptography on the controller')
+    return x509, ec, NameOID
+
+
+def _alt_names(cert, x509):
     try:
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
@@ -49,14 +57,13 @@ def _alt_names(cert):
 def certificate_outdated(pem, common_name, subject_alt_names, curve, renew_days, now=None):
     """True when pem is missing or unreadable, is not valid renew_days from now, or has other names or
     another key curve than wanted (what x509_certificate_info's valid_at and fields told the role)."""
-    if not HAS_CRYPTOGRAPHY:
-        raise AnsibleFilterError('certificate_outdated needs the Python library cryptography on the controller')
     if not pem:
         return True
+    x509, ec, NameOID = _cryptography()
     try:
         cert = x509.load_pem_x509_certificate(pem.encode('utf-8') if isinstance(pem, str) else pem)
         names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        alt_names = _alt_names(cert)
+        alt_names = _alt_names(cert, x509)
         key = cert.public_key()
         not_before, not_after = _utc(cert, 'not_valid_before'), _utc(cert, 'not_valid_after')
     except ValueError:
