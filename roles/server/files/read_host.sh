@@ -12,6 +12,8 @@
 #             the postgres user's .profile, .bash_profile and .bash_login
 #   sha1      checksum, path: each of those that is a regular file
 #   umask     path, the last line that sets a umask (empty when none): the login files
+#   fqdn      the host's fully qualified name, as Ansible's fqdn fact has it
+#   init      systemd when the host runs systemd (sd_booted's test), service otherwise
 set -eu
 version=$1
 cluster=$2
@@ -44,3 +46,9 @@ for path in $logins; do
   [ -f "$path" ] || continue
   printf 'umask\t%s\t%s\n' "$path" "$(grep -E '^[[:space:]]*umask[[:space:]]' "$path" | tail -n 1)"
 done
+printf 'fqdn\t%s\n' "$(python3 -c 'import socket; print(socket.getfqdn())')"
+if [ -d /run/systemd/system ]; then
+  printf 'init\tsystemd\n'
+else
+  printf 'init\tservice\n'
+fi

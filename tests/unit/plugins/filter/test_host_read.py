@@ -17,6 +17,8 @@ OUTPUT = '\n'.join([
     'path\tregular file\tpostgres\tpostgres\t640\t/var/lib/postgresql/.profile',
     'sha1\t6ff43bdbd048bccf4f3d5839ef35433e38ce2c6e\t/var/lib/postgresql/.profile',
     'umask\t/var/lib/postgresql/.profile\tumask 0077',
+    'fqdn\tdb1.example.org',
+    'init\tsystemd',
     '',
 ])
 
@@ -39,7 +41,13 @@ def test_only_installed_packages_count():
 def test_before_postgresql_is_installed():
     host = host_read('clusters\t[]\npackage\tii \tdpkg\n')
     assert host == {'clusters': [], 'packages': {'dpkg': [{'name': 'dpkg', 'source': 'apt'}]}, 'home': None,
-                    'files': []}
+                    'files': [], 'fqdn': None, 'service_mgr': None}
+
+
+def test_the_host_name_and_service_manager_are_the_facts_gather_facts_would_give():
+    host = host_read(OUTPUT)
+    assert (host['fqdn'], host['service_mgr']) == ('db1.example.org', 'systemd')
+    assert host_read('clusters\t[]\ninit\tservice\n')['service_mgr'] == 'service'
 
 
 @pytest.mark.parametrize('text, message', [
