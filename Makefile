@@ -29,9 +29,10 @@ COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/tmi/postgresql
 # shellcheck (ansible-test sanity skips shell scripts without it), venv,
 # cron (its crontab command, for the backup role's test), pgbackrest and
 # python3-psycopg2 (tests/integration/test_dr_pitr.py: pgBackRest, and modules
-# run as postgres with the system Python, which can read no venv under /root).
+# run as postgres with the system Python, which can read no venv under /root),
+# sudo (the local inventory's become method: Ansible pipelines through it).
 DEBIAN_PACKAGES := postgresql-15 postgresql-client-15 postgresql-common \
-	git make shellcheck python3-venv cron pgbackrest python3-psycopg2
+	git make shellcheck python3-venv cron pgbackrest python3-psycopg2 sudo
 
 PYTEST := $(VENV_BIN)/pytest -p no:cacheprovider
 # Extra pytest arguments, e.g. `make integration PYTEST_ARGS='-n auto -k lock'`.
