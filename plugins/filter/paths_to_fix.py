@@ -11,10 +11,14 @@ Documentation: paths_to_fix.yml beside this file.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
+
 from ansible.errors import AnsibleFilterError
 
-WANTED_KEYS = frozenset(('path', 'owner', 'group', 'mode', 'state'))
-STATES = ('directory', 'file')
+# The keys of a tmi.postgresql.file_set entry; backup changes how a file is
+# written, not what it must be.
+WANTED_KEYS = frozenset(('path', 'owner', 'group', 'mode', 'state', 'content', 'backup'))
+STATES = ('directory', 'file', 'absent')
 
 
 def _mode(value, where):
@@ -24,9 +28,17 @@ def _mode(value, where):
         raise AnsibleFilterError('paths_to_fix: the mode of %s is not an octal number: %r' % (where, value))
 
 
+def _sha1(content):
+    return hashlib.sha1(content.encode('utf-8') if isinstance(content, str) else content).hexdigest()
+
+
 def _wrong(want, have):
     """True when have (a find result, or None when absent) is not the wanted path."""
+    if want.get('state') == 'absent':
+        return have is not None
     if have is None:
+        return True
+    if want.get('content') is not None and have.get('checksum') != _sha1(want['content']):
         return True
     if bool(have.get('isdir')) != (want.get('state', 'file') == 'directory'):
         return True
@@ -38,7 +50,10 @@ def _wrong(want, have):
 
 
 def paths_to_fix(wanted, found):
-    """The entries of wanted (path, owner, group, mode, state) that found (find's files) does not match."""
+    """The entries of wanted (path, owner, group, mode, state, content) that found (find's files) does not match.
+
+    A content is compared with the SHA-1 checksum of the entry found (a file found without one differs).
+    """
     if not isinstance(wanted, list):
         raise AnsibleFilterError('paths_to_fix expects a list of {path, owner, group, mode, state}, not %s'
                                  % type(wanted).__name__)
@@ -55,7 +70,7 @@ def paths_to_fix(wanted, found):
         if unknown:
             raise AnsibleFilterError('paths_to_fix: unknown key(s) %s for %s' % (', '.join(unknown), want['path']))
         if want.get('state', 'file') not in STATES:
-            raise AnsibleFilterError('paths_to_fix: the state of %s must be directory or file, not %r'
+            raise AnsibleFilterError('paths_to_fix: the state of %s must be directory, file or absent, not %r'
                                      % (want['path'], want['state']))
         if 'mode' in want:
             _mode(want['mode'], want['path'])

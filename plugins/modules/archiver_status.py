@@ -17,6 +17,9 @@ description:
     recovered hiccup, and the counters left from before archiving was turned off are history.
   - When archiving is failing, the module returns an Ansible warning (unless O(warn=false)); it
     never fails because of it. Decide with the returned RV(failing).
+  - With O(pgbackrest_stanza), it also reads the other end of archiving, the stanza in the pgBackRest
+    repository (C(pgbackrest info)), in the same round trip: the wal_archive role decides from this one
+    read whether the stanza must be created and whether a first backup is due.
 author:
   - TMI operations engineers (@tmi)
 options:
@@ -32,6 +35,18 @@ options:
       - Return an Ansible warning with RV(message) when archiving is failing.
     type: bool
     default: true
+  pgbackrest_stanza:
+    description:
+      - Also run C(pgbackrest --output=json info) for this stanza, as the user the module runs as, and
+        return its entry as RV(stanza). A failure of that command (no configuration yet, a repository out
+        of reach, pgBackRest not installed) is not the module's: RV(stanza) is then C(null) and
+        RV(stanza_error) says why.
+    type: str
+  pgbackrest_config:
+    description:
+      - The pgBackRest configuration file of O(pgbackrest_stanza) (C(--config)); pgBackRest's default when
+        not given.
+    type: path
 extends_documentation_fragment:
   - tmi.postgresql.read_only
   - community.postgresql.postgres
@@ -88,6 +103,19 @@ data_directory:
   returned: success
   type: str
   sample: /var/lib/postgresql/15/main
+stanza:
+  description:
+    - The entry of O(pgbackrest_stanza) in C(pgbackrest --output=json info) (C(status) with C(code) and
+      C(message), C(backup), C(archive), ...); C(null) when the command failed or O(pgbackrest_stanza) was
+      not given.
+  returned: success
+  type: dict
+  sample: {"name": "tmi", "status": {"code": 0, "message": "ok"}, "backup": []}
+stanza_error:
+  description: Why RV(stanza) is C(null) when O(pgbackrest_stanza) was given; C(null) otherwise.
+  returned: success
+  type: str
+  sample: "pgbackrest info exited with 41: ERROR: [041]: unable to open missing file '/etc/pgbackrest/pgbackrest.conf'"
 message:
   description: One sentence for the operator on the state of archiving.
   returned: success
@@ -96,7 +124,13 @@ message:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import ARCHIVER_QUERY, archiver_status, split_row, works
+from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import (
+    ARCHIVER_QUERY,
+    archiver_status,
+    split_row,
+    stanza_info,
+    works,
+)
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
     DATABASE_ERRORS,
     connect,
@@ -107,10 +141,28 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection impor
 )
 
 
+def read_stanza(module):
+    """(entry, why) of pgbackrest info for the stanza asked about, (None, None) when none was asked."""
+    stanza = module.params['pgbackrest_stanza']
+    if not stanza:
+        return None, None
+    binary = module.get_bin_path('pgbackrest')
+    if binary is None:
+        return None, 'pgbackrest is not installed'
+    argv = [binary]
+    if module.params['pgbackrest_config']:
+        argv.append('--config=' + module.params['pgbackrest_config'])
+    argv += ['--stanza=' + stanza, '--output=json', 'info']
+    rc, out, err = module.run_command(argv)
+    return stanza_info(rc, out, err, stanza)
+
+
 def main():
     spec = connection_argument_spec()
     spec['login_db'] = dict(type='str', default='postgres', aliases=['db'])
     spec['warn'] = dict(type='bool', default=True)
+    spec['pgbackrest_stanza'] = dict(type='str')
+    spec['pgbackrest_config'] = dict(type='path')
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     conn = connect(module)
     try:
@@ -124,8 +176,10 @@ def main():
     status = archiver_status(archiver_row)
     if status['failing'] and module.params['warn']:
         module.warn(status['message'])
+    stanza, stanza_error = read_stanza(module)
     module.exit_json(changed=False, archiver=status, failing=status['failing'], works=works(status),
-                     data_directory=data_directory, message=status['message'])
+                     data_directory=data_directory, message=status['message'], stanza=stanza,
+                     stanza_error=stanza_error)
 
 
 if __name__ == '__main__':

@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -41,9 +43,26 @@ def test_other_paths_found_are_ignored():
     ({'path': '/x'}, 'expects a list'),
     ([{'mode': '0700'}], 'must be a mapping with a path'),
     ([{'path': '/x', 'mod': '0700'}], 'unknown key(s) mod for /x'),
-    ([{'path': '/x', 'state': 'link'}], 'must be directory or file'),
+    ([{'path': '/x', 'state': 'link'}], 'must be directory, file or absent'),
     ([{'path': '/x', 'mode': 'rwx'}], 'not an octal number'),
 ])
 def test_a_wrong_spec_is_an_error_naming_it(wanted, message):
     with pytest.raises(AnsibleFilterError, match=message.replace('(', r'\(').replace(')', r'\)')):
         paths_to_fix(wanted, [found('/x', True, '0700')])
+
+
+def test_a_content_is_compared_by_its_sha1():
+    found = [{'path': '/etc/x', 'isdir': False, 'pw_name': 'root', 'gr_name': 'root', 'mode': '0644',
+              'checksum': hashlib.sha1(b'a = 1\n').hexdigest()}]
+    same = {'path': '/etc/x', 'content': 'a = 1\n', 'owner': 'root', 'mode': '0644', 'backup': True}
+    other = dict(same, content='a = 2\n')
+    assert paths_to_fix([same], found) == []
+    assert paths_to_fix([other], found) == [other]
+    # A file found without a checksum (a find without get_checksum) differs.
+    assert paths_to_fix([same], [dict(found[0], checksum=None)]) == [same]
+
+
+def test_an_absent_entry_is_returned_only_when_the_path_exists():
+    gone = {'path': '/etc/cron.d/old', 'state': 'absent'}
+    assert paths_to_fix([gone], []) == []
+    assert paths_to_fix([gone], [{'path': '/etc/cron.d/old', 'isdir': False}]) == [gone]

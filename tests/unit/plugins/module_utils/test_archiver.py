@@ -1,6 +1,12 @@
 import pytest
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import archiver_status, is_failing, split_row, works
+from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import (
+    archiver_status,
+    is_failing,
+    split_row,
+    stanza_info,
+    works,
+)
 
 
 def row(archive_mode='on', archived=0, last_archived=None, failed=0, last_failed=None, failed_newer=False):
@@ -85,3 +91,27 @@ def test_the_query_row_is_split_into_the_archiver_and_the_data_directory():
     assert split_row(row() + (None,))[1] is None
     with pytest.raises(ValueError, match='8 columns, expected 9'):
         split_row(row())
+
+
+INFO = ('[{"name": "other", "status": {"code": 0}}, '
+        '{"name": "tmi", "status": {"code": 2, "message": "no valid backups"}, "backup": []}]')
+
+
+def test_the_stanza_asked_about_is_taken_from_pgbackrest_info():
+    entry, why = stanza_info(0, INFO, '', 'tmi')
+    assert why is None
+    assert entry['status'] == {'code': 2, 'message': 'no valid backups'}
+    assert entry['backup'] == []
+
+
+@pytest.mark.parametrize('rc, out, err, message', [
+    (41, '', "ERROR: [041]: unable to open missing file '/etc/pgbackrest/pgbackrest.conf'\n",
+     "exited with 41: ERROR: [041]: unable to open missing file"),
+    (0, 'not json', '', 'printed no JSON'),
+    (0, '{"name": "tmi"}', '', 'printed dict, not a list of stanzas'),
+    (0, INFO, '', 'did not list the stanza main'),
+])
+def test_a_failed_or_unexpected_info_says_why(rc, out, err, message):
+    entry, why = stanza_info(rc, out, err, 'tmi' if 'main' not in message else 'main')
+    assert entry is None
+    assert message in why
