@@ -17,7 +17,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 # Fields after the tag of each kind of line.
-FIELDS = {'clusters': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2, 'pem': 2, 'fqdn': 1, 'init': 1}
+FIELDS = {'clusters': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2, 'pem': 2, 'fqdn': 1, 'init': 1, 'roles': 1}
 
 
 def _fields(number, line):
@@ -38,7 +38,8 @@ def host_read(text):
     """
     if not isinstance(text, str):
         raise AnsibleFilterError('host_read expects the text of read_host.sh, not %s' % type(text).__name__)
-    result = {'clusters': None, 'packages': {}, 'home': None, 'files': [], 'fqdn': None, 'service_mgr': None}
+    result = {'clusters': None, 'packages': {}, 'home': None, 'files': [], 'fqdn': None, 'service_mgr': None,
+              'roles': None}
     files = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line:
@@ -60,6 +61,11 @@ def host_read(text):
             result['fqdn'] = fields[0]
         elif tag == 'init':
             result['service_mgr'] = fields[0]
+        elif tag == 'roles':
+            try:
+                result['roles'] = json.loads(fields[0])
+            except ValueError as e:
+                raise AnsibleFilterError('host_read: line %d: the roles query printed no JSON: %s' % (number, e))
         elif tag == 'path':
             kind, owner, group, mode, path = fields
             try:

@@ -1,9 +1,11 @@
 # shellcheck shell=sh
 # What the server role needs to know about the host, in one round trip; the
 # tmi.postgresql.host_read filter parses the output.
-# Arguments: VERSION CLUSTER PACKAGES PATH... (PACKAGES: the names the roles
-# install, separated by spaces; the data directory of the cluster is added to
-# the PATHs). One line each, fields separated by tabs:
+# Arguments: VERSION CLUSTER PACKAGES ROLES_SQL PATH... -- PSQL_ARGUMENT...
+# PACKAGES: the names the roles install, separated by spaces. The data
+# directory of the cluster is added to the PATHs. When the cluster runs,
+# ROLES_SQL goes to psql, run as postgres with the PSQL_ARGUMENTs. One line
+# each, fields separated by tabs:
 #   clusters  the output of pg_lsclusters --json ([] before PostgreSQL is installed)
 #   package   dpkg status (e.g. "ii "), name: each of PACKAGES that dpkg knows
 #             (only those: a host has hundreds, and every task would carry them)
@@ -14,19 +16,33 @@
 #   umask     path, the last line that sets a umask (empty when none): the login files
 #   fqdn      the host's fully qualified name, as Ansible's fqdn fact has it
 #   init      systemd when the host runs systemd (sd_booted's test), service otherwise
+#   roles     the one line ROLES_SQL printed (none when the cluster is not
+#             running or psql failed: the role then asks again later)
 set -eu
 version=$1
 cluster=$2
 packages=$3
-shift 3
+roles_sql=$4
+shift 4
+
+describe() {
+  [ -e "$1" ] || return 0
+  stat -L --printf 'path\t%F\t%U\t%G\t%a\t%n\n' "$1"
+  if [ -f "$1" ]; then
+    printf 'sha1\t%s\t%s\n' "$(sha1sum < "$1" | cut -d' ' -f1)" "$1"
+  fi
+}
+
+datadir=
+status=
 if command -v pg_lsclusters >/dev/null 2>&1; then
-  clusters=$(pg_lsclusters --json)
-  datadir=$(pg_lsclusters -h "$version" "$cluster" 2>/dev/null | awk '{print $6}')
+  printf 'clusters\t%s\n' "$(pg_lsclusters --json)"
+  cluster_line=$(pg_lsclusters -h "$version" "$cluster" 2>/dev/null) || cluster_line=
+  datadir=$(printf '%s\n' "$cluster_line" | awk '{print $6}')
+  status=$(printf '%s\n' "$cluster_line" | awk '{print $4}')
 else
-  clusters='[]'
-  datadir=
+  printf 'clusters\t[]\n'
 fi
-printf 'clusters\t%s\n' "$clusters"
 # shellcheck disable=SC2086  # one name per word
 dpkg-query -W -f='package\t${db:Status-Abbrev}\t${Package}\n' $packages 2>/dev/null || true
 home=$(getent passwd postgres | cut -d: -f6) || home=
@@ -35,12 +51,20 @@ if [ -n "$home" ]; then
   printf 'home\t%s\n' "$home"
   logins="$home/.profile $home/.bash_profile $home/.bash_login"
 fi
-for path in "$@" $datadir $logins; do
-  [ -e "$path" ] || continue
-  stat -L --printf 'path\t%F\t%U\t%G\t%a\t%n\n' "$path"
-  if [ -f "$path" ]; then
-    printf 'sha1\t%s\t%s\n' "$(sha1sum < "$path" | cut -d' ' -f1)" "$path"
+# The PATHs, up to the --; "$@" is then the psql arguments.
+while [ $# -gt 0 ]; do
+  path=$1
+  shift
+  if [ "$path" = -- ]; then
+    break
   fi
+  describe "$path"
+done
+if [ -n "$datadir" ]; then
+  describe "$datadir"
+fi
+for path in $logins; do
+  describe "$path"
 done
 for path in $logins; do
   [ -f "$path" ] || continue
@@ -52,3 +76,11 @@ if [ -d /run/systemd/system ]; then
 else
   printf 'init\tservice\n'
 fi
+case $status in
+  online*)
+    roles=$(printf '%s\n' "$roles_sql" | runuser -u postgres -- psql "$@" 2>/dev/null) || roles=
+    if [ -n "$roles" ]; then
+      printf 'roles\t%s\n' "$roles"
+    fi
+    ;;
+esac

@@ -19,6 +19,7 @@ OUTPUT = '\n'.join([
     'umask\t/var/lib/postgresql/.profile\tumask 0077',
     'fqdn\tdb1.example.org',
     'init\tsystemd',
+    'roles\t{"missing": false, "connlimit": 3, "replication_ok": true, "replication_verifier": null}',
     '',
 ])
 
@@ -41,7 +42,7 @@ def test_only_installed_packages_count():
 def test_before_postgresql_is_installed():
     host = host_read('clusters\t[]\npackage\tii \tdpkg\n')
     assert host == {'clusters': [], 'packages': {'dpkg': [{'name': 'dpkg', 'source': 'apt'}]}, 'home': None,
-                    'files': [], 'fqdn': None, 'service_mgr': None}
+                    'files': [], 'fqdn': None, 'service_mgr': None, 'roles': None}
 
 
 def test_the_host_name_and_service_manager_are_the_facts_gather_facts_would_give():
@@ -50,12 +51,18 @@ def test_the_host_name_and_service_manager_are_the_facts_gather_facts_would_give
     assert host_read('clusters\t[]\ninit\tservice\n')['service_mgr'] == 'service'
 
 
+def test_the_roles_line_is_the_json_the_query_printed():
+    assert host_read(OUTPUT)['roles'] == {'missing': False, 'connlimit': 3, 'replication_ok': True,
+                                          'replication_verifier': None}
+
+
 @pytest.mark.parametrize('text, message', [
     ('clusters\tError: no\n', 'printed no JSON'),
     ('clusters\t[]\nstat\tx\n', 'unknown tag'),
     ('clusters\t[]\npath\tdirectory\troot\t755\t/etc\n', r'has 4 field\(s\), not 5'),
     ('clusters\t[]\npath\tdirectory\troot\troot\trwx\t/etc\n', 'not an octal number'),
     ('clusters\t[]\nsha1\tabc\t/etc/x\n', 'no path line before it'),
+    ('clusters\t[]\nroles\tERROR\n', 'the roles query printed no JSON'),
     ('clusters\t[]\npem\t/etc/x\tLS0t\n', 'no path line before it'),
     ('path\tregular file\troot\troot\t644\t/etc/x\npem\t/etc/x\t-not-base64-\n', 'not base64'),
 ])
