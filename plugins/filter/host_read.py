@@ -17,7 +17,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 # Fields after the tag of each kind of line.
-FIELDS = {'clusters': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2, 'pem': 2, 'fqdn': 1, 'init': 1, 'roles': 1}
+FIELDS = {'clusters': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2, 'pem': 2, 'fqdn': 1, 'init': 1, 'roles': 1, 'unit': 2}
 
 
 def _fields(number, line):
@@ -39,7 +39,7 @@ def host_read(text):
     if not isinstance(text, str):
         raise AnsibleFilterError('host_read expects the text of read_host.sh, not %s' % type(text).__name__)
     result = {'clusters': None, 'packages': {}, 'home': None, 'files': [], 'fqdn': None, 'service_mgr': None,
-              'roles': None}
+              'roles': None, 'unit': None}
     files = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line:
@@ -61,6 +61,8 @@ def host_read(text):
             result['fqdn'] = fields[0]
         elif tag == 'init':
             result['service_mgr'] = fields[0]
+        elif tag == 'unit':
+            result['unit'] = {'enabled': fields[0], 'active': fields[1]}
         elif tag == 'roles':
             try:
                 result['roles'] = json.loads(fields[0])

@@ -16,9 +16,12 @@
 #   umask     path, the last line that sets a umask (empty when none): the login files
 #   fqdn      the host's fully qualified name, as Ansible's fqdn fact has it
 #   init      systemd when the host runs systemd (sd_booted's test), service otherwise
+#   unit      systemctl is-enabled, is-active of the cluster's unit (systemd only)
 #   roles     the one line ROLES_SQL printed (none when the cluster is not
 #             running or psql failed: the role then asks again later)
 set -eu
+# No file name globbing: PACKAGES is split into words, never expanded.
+set -f
 version=$1
 cluster=$2
 packages=$3
@@ -73,6 +76,9 @@ done
 printf 'fqdn\t%s\n' "$(python3 -c 'import socket; print(socket.getfqdn())')"
 if [ -d /run/systemd/system ]; then
   printf 'init\tsystemd\n'
+  unit="postgresql@$version-$cluster"
+  printf 'unit\t%s\t%s\n' "$(systemctl is-enabled "$unit" 2>/dev/null || true)" \
+    "$(systemctl is-active "$unit" 2>/dev/null || true)"
 else
   printf 'init\tservice\n'
 fi

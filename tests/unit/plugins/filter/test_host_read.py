@@ -19,6 +19,7 @@ OUTPUT = '\n'.join([
     'umask\t/var/lib/postgresql/.profile\tumask 0077',
     'fqdn\tdb1.example.org',
     'init\tsystemd',
+    'unit\tenabled\tactive',
     'roles\t{"missing": false, "connlimit": 3, "replication_ok": true, "replication_verifier": null}',
     '',
 ])
@@ -42,12 +43,13 @@ def test_only_installed_packages_count():
 def test_before_postgresql_is_installed():
     host = host_read('clusters\t[]\npackage\tii \tdpkg\n')
     assert host == {'clusters': [], 'packages': {'dpkg': [{'name': 'dpkg', 'source': 'apt'}]}, 'home': None,
-                    'files': [], 'fqdn': None, 'service_mgr': None, 'roles': None}
+                    'files': [], 'fqdn': None, 'service_mgr': None, 'roles': None, 'unit': None}
 
 
 def test_the_host_name_and_service_manager_are_the_facts_gather_facts_would_give():
     host = host_read(OUTPUT)
     assert (host['fqdn'], host['service_mgr']) == ('db1.example.org', 'systemd')
+    assert host['unit'] == {'enabled': 'enabled', 'active': 'active'}
     assert host_read('clusters\t[]\ninit\tservice\n')['service_mgr'] == 'service'
 
 
