@@ -18,7 +18,7 @@ Two other readings were in use and both raise false alarms:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import json
+from ansible_collections.tmi.postgresql.plugins.module_utils.pgbackrest_plan import PlanError, stanza_info as stanza_entry
 
 # archive_mode and pg_stat_archiver in one row; times as text (ISO, with zone).
 # failed_newer is computed by the server, which compares the timestamps exactly.
@@ -101,17 +101,11 @@ def stanza_info(rc, out, err, stanza):
     """The entry of stanza in the output of `pgbackrest --output=json info`, as (entry, None), or (None, why).
 
     why is pgBackRest's message when the command failed (no configuration yet, a repository it cannot
-    reach) or a description of output that is not the JSON list it prints.
+    reach), or pgbackrest_plan's when the output is not the JSON list it prints or lacks the stanza.
     """
     if rc != 0:
         return None, 'pgbackrest info exited with %d: %s' % (rc, (err or out or '').strip())
     try:
-        entries = json.loads(out)
-    except ValueError as e:
-        return None, 'pgbackrest info printed no JSON: %s' % e
-    if not isinstance(entries, list):
-        return None, 'pgbackrest info printed %s, not a list of stanzas' % type(entries).__name__
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get('name') == stanza:
-            return entry, None
-    return None, 'pgbackrest info did not list the stanza %s' % stanza
+        return stanza_entry(out, stanza), None
+    except PlanError as e:
+        return None, str(e)

@@ -108,8 +108,8 @@ def test_the_stanza_asked_about_is_taken_from_pgbackrest_info():
     (41, '', "ERROR: [041]: unable to open missing file '/etc/pgbackrest/pgbackrest.conf'\n",
      "exited with 41: ERROR: [041]: unable to open missing file"),
     (0, 'not json', '', 'printed no JSON'),
-    (0, '{"name": "tmi"}', '', 'printed dict, not a list of stanzas'),
-    (0, INFO, '', 'did not list the stanza main'),
+    (0, '{"name": "tmi"}', '', 'knows no stanza tmi'),
+    (0, INFO, '', 'knows no stanza main'),
 ])
 def test_a_failed_or_unexpected_info_says_why(rc, out, err, message):
     entry, why = stanza_info(rc, out, err, 'tmi' if 'main' not in message else 'main')
