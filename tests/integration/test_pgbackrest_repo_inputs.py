@@ -43,12 +43,11 @@ def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, setting
     assert changed_count(report) == 0
 
 
-def test_the_cipher_passphrase_stays_out_of_a_check_run_with_diff(tmp_path):
-    # Check mode writes nothing; --diff would show the new pgbackrest.conf,
-    # which holds the passphrase, unless the task is no_log.
+def check_run(tmp_path, certificate_files=('ca.crt', 'server.crt', 'server.key')):
+    """The role in check mode with --diff, the folders in tmp_path: (exit status, stdout and stderr, report)."""
     tls = tmp_path / 'tls'
     tls.mkdir()
-    for name in ('ca.crt', 'server.crt', 'server.key'):
+    for name in certificate_files:
         (tls / name).write_text('not a certificate\n')
     settings = dict(
         ansible_python_interpreter=sys.executable,
@@ -64,9 +63,27 @@ def test_the_cipher_passphrase_stays_out_of_a_check_run_with_diff(tmp_path):
             '-e', '@' + str(vars_file), repo_playbook(tmp_path), '--check', '--diff']
     proc = subprocess.run(argv, cwd=str(tmp_path), env=ansible_env(str(tmp_path)), capture_output=True, text=True,
                           timeout=900, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    written = task_result(json.loads(proc.stdout),
-                          "Write the configuration, the folders, the certificates' owners and modes and the cron file.")
-    assert written['changed'] is True
-    assert PASSPHRASE not in proc.stdout + proc.stderr
+    return proc.returncode, proc.stdout + proc.stderr, json.loads(proc.stdout)
+
+
+def test_the_cipher_passphrase_stays_out_of_a_check_run_with_diff(tmp_path):
+    # Check mode writes nothing; --diff would show the new pgbackrest.conf,
+    # which holds the passphrase, unless the task is no_log.
+    rc, output, report = check_run(tmp_path)
+    assert rc == 0, output[-3000:]
+    assert task_result(report, "Write the configuration, readable by the repository's user only.")['changed'] is True
+    assert PASSPHRASE not in output
     assert not (tmp_path / 'etc').exists()
+
+
+def test_a_missing_key_file_is_named_even_with_a_cipher(tmp_path):
+    # The role checks the operator's files. In check mode file_set names a
+    # missing one in a warning (an error in a real run, which the
+    # configuration's task, no_log with a cipher, would hide: hence a task of its own).
+    key = str(tmp_path / 'tls' / 'server.key')
+    rc, output, report = check_run(tmp_path, certificate_files=('ca.crt', 'server.crt'))
+    assert rc == 0, output[-3000:]
+    warnings = [warning for play in report['plays'] for task in play['tasks']
+                for warning in task['hosts']['localhost'].get('warnings', [])]
+    assert [warning for warning in warnings if '(%s): does not exist' % key in warning], warnings
+    assert PASSPHRASE not in output
