@@ -18,7 +18,7 @@ description:
   - When archiving is failing, the module returns an Ansible warning (unless O(warn=false)); it
     never fails because of it. Decide with the returned RV(failing).
   - With O(pgbackrest_stanza), it also reads the other end of archiving, the stanza in the pgBackRest
-    repository (C(pgbackrest info)), in the same round trip: the wal_archive role decides from this one
+    repository (C(pgbackrest info)), in the same round trip. The wal_archive role decides from this one
     read whether the stanza must be created and whether a first backup is due.
 author:
   - TMI operations engineers (@tmi)
@@ -39,7 +39,7 @@ options:
     description:
       - Also run C(pgbackrest --output=json info) for this stanza, as the user the module runs as, and
         return its entry as RV(stanza). A failure of that command (no configuration yet, a repository out
-        of reach, pgBackRest not installed) is not the module's: RV(stanza) is then C(null) and
+        of reach, pgBackRest not installed) does not fail the module; RV(stanza) is then C(null) and
         RV(stanza_error) says why.
     type: str
   pgbackrest_config:

@@ -389,6 +389,23 @@ def test_a_logical_rebuild_restores_its_file_and_swaps_whatever_the_dr_restore_s
             in task_result(report, 'Print the summary.')['msg'])
 
 
+def test_a_logical_rebuild_finds_the_backups_by_the_shared_file_prefix(
+        pg_server, live, roles, backup, backup_dir, tmp_path):
+    # The backup role, dr_restore and dr_rebuild take the prefix of the backups' names from one setting,
+    # tmi_postgresql_backup_file_prefix; dr_rebuild looked for tmi_*.dump and dr_restore for tmi_ whatever the
+    # backup role wrote.
+    work = str(tmp_path)
+    renamed = os.path.join(backup_dir, 'acme' + os.path.basename(backup)[len('tmi'):])
+    os.rename(backup, renamed)
+    rc, report, result = dr_restore(
+        pg_server, live, roles, backup_dir, work, playbook=rebuild_handover_playbook(work, 'dr_restore.yml'),
+        dr_restore_definition=DEFINITION, dr_rebuild_source='logical', tmi_postgresql_backup_dir=backup_dir,
+        tmi_postgresql_backup_file_prefix='acme', tmi_postgresql_pgbackrest_repo=os.path.join(work, 'no-repository'),
+        ansible_become_method='su')
+    assert rc == 0, failed_task(report)
+    assert result['file'] == renamed and result['swapped'] is True
+
+
 def test_a_malformed_restore_request_stops_the_play_before_anything_is_made(
         pg_server, live, roles, backup, backup_dir, tmp_path):
     before = databases_like(pg_server, '')
