@@ -33,6 +33,7 @@ def repo_playbook(workdir):
     ({'pgbackrest_repo_stanzas': [STANZA], 'pgbackrest_repo_cipher_type': 'aes-256-cbc'},
      'pgbackrest_repo_cipher_type is aes-256-cbc but pgbackrest_repo_cipher_pass is empty'),
     ({'pgbackrest_repo_stanzas': [STANZA], 'pgbackrest_repo_tls_server_port': 70000}, 'pgbackrest_repo_tls_server_port'),
+    ({'pgbackrest_repo_stanzas': [STANZA], 'pgbackrest_repo_compress_level': 20}, 'pgbackrest_repo_compress_level is 20'),
 ])
 def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, settings, message):
     rc, report = run_playbook(repo_playbook(tmp_path), str(tmp_path), settings)
