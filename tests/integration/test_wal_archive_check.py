@@ -68,7 +68,7 @@ def run_check(server, root, workdir, changed, **variables):
 
 SWITCH = 'Write a restore point and switch to a new WAL segment (plain method).'
 AFTER = "Read the archiver's counters (warns when archiving fails)."
-STATE = "Read the server's data directory and the archiver's state."
+STATE = "Read the server's data directory, the archiver's state and the stanza's."
 END_TO_END = 'Check archiving end to end and read pg_stat_archiver again.'
 
 

@@ -78,5 +78,10 @@ def test_a_second_run_changes_nothing_and_skips_the_end_to_end_check(setup):
     results, stats = run_role(root, variables)
     assert stats['changed'] == 0, [name for name, result in results.items() if result.get('changed')]
     assert results[END_TO_END].get('skipped') is True
-    assert results["Read the server's data directory and the archiver's state."]['works'] is True
+    state = results["Read the server's data directory, the archiver's state and the stanza's."]
+    assert state['works'] is True
+    # The stanza came with that read; pgbackrest info runs again only after a change of the configuration.
+    assert state['stanza_error'] is None and state['stanza']['status']['code'] == 0 and state['stanza']['backup']
+    assert results["Read the state of the stanza and its backups again, after this run's change of the configuration."].get(
+        'skipped') is True
     assert results['Take a first backup when there is none.'].get('skipped') is True
