@@ -99,8 +99,9 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 # The Docker engine is installed and started when `docker info` fails, and the
 # Debian 12 images are built locally when missing (MOLECULE_IMAGE and
 # MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default (no init system,
-# pg_ctlcluster), systemd, and dr (the disaster-recovery drill on two
-# containers); `make molecule MOLECULE_ARGS='-s default'` runs one.
+# pg_ctlcluster), systemd, dr (the disaster-recovery drill on two
+# containers) and repo (a database host and a pgBackRest repository host);
+# `make molecule MOLECULE_ARGS='-s default'` runs one.
 MOLECULE_ARGS ?= --all
 molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
 	@docker info >/dev/null 2>&1 || scripts/docker-engine.sh

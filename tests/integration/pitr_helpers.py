@@ -67,7 +67,8 @@ class ArchivingCluster(object):
             wal_archive_log_path=os.path.join(self.repo_base, 'log'),
             wal_archive_global_options={'lock-path': os.path.join(self.repo_base, 'lock')},
             wal_archive_stanza=STANZA, wal_archive_pg_path=self.server.datadir,
-            wal_archive_port=self.server.port, wal_archive_socket_dir=self.server.socketdir))
+            wal_archive_port=self.server.port, wal_archive_socket_dir=self.server.socketdir,
+            __wal_archive_remote=False))
         with open(self.config, 'w') as f:
             f.write(conf)
         shutil.chown(self.config, 'postgres', 'postgres')

@@ -1,0 +1,90 @@
+"""Bad settings stop the pgbackrest_repo role at its first task, naming the setting, with nothing changed.
+
+The runs point at nothing (no stanza reachable, no package installed): the
+check must fail before the role installs or writes anything.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ansible_run import ansible_env
+from backup_helpers import changed_count, failed_task, run_playbook, task_result
+
+CHECK_TASK = 'Check the settings before anything changes.'
+# Given in the runs below: it must appear in no output.
+PASSPHRASE = 'tmi-test-passphrase-that-must-not-be-logged'
+STANZA = {'name': 'tmi', 'host': 'db.invalid', 'pg_path': '/nonexistent/15/main'}
+
+
+def repo_playbook(workdir):
+    path = workdir / 'repo.yml'
+    path.write_text('- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: tmi.postgresql.pgbackrest_repo\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('settings,message', [
+    ({'pgbackrest_repo_stanzas': []}, 'pgbackrest_repo_stanzas is empty'),
+    ({'pgbackrest_repo_stanzas': [{'name': 'tmi', 'host': 'db.invalid'}]}, 'each entry needs name, host and pg_path'),
+    ({'pgbackrest_repo_stanzas': [STANZA], 'pgbackrest_repo_cipher_type': 'aes-256-cbc'},
+     'pgbackrest_repo_cipher_type is aes-256-cbc but pgbackrest_repo_cipher_pass is empty'),
+    ({'pgbackrest_repo_stanzas': [STANZA], 'pgbackrest_repo_tls_server_port': 70000}, 'pgbackrest_repo_tls_server_port'),
+    ({'pgbackrest_repo_stanzas': [STANZA], 'pgbackrest_repo_compress_level': 20}, 'pgbackrest_repo_compress_level is 20'),
+])
+def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, settings, message):
+    rc, report = run_playbook(repo_playbook(tmp_path), str(tmp_path), settings)
+    name, result = failed_task(report)
+    assert rc != 0
+    assert name == CHECK_TASK, name
+    assert message in result['msg'] and 'Nothing was changed.' in result['msg']
+    assert changed_count(report) == 0
+
+
+def check_run(tmp_path, certificate_files=('ca.crt', 'server.crt', 'server.key')):
+    """The role in check mode with --diff, the folders in tmp_path: (exit status, stdout and stderr, report)."""
+    tls = tmp_path / 'tls'
+    tls.mkdir()
+    for name in certificate_files:
+        (tls / name).write_text('not a certificate\n')
+    settings = dict(
+        ansible_python_interpreter=sys.executable,
+        pgbackrest_repo_stanzas=[STANZA], pgbackrest_repo_cipher_type='aes-256-cbc', pgbackrest_repo_cipher_pass=PASSPHRASE,
+        pgbackrest_repo_user='tmi-no-such-user', pgbackrest_repo_path=str(tmp_path / 'repo'),
+        pgbackrest_repo_config_file=str(tmp_path / 'etc' / 'pgbackrest.conf'), pgbackrest_repo_log_path=str(tmp_path / 'log'),
+        pgbackrest_repo_lock_path=str(tmp_path / 'lock'), pgbackrest_repo_tls_ca_file=str(tls / 'ca.crt'),
+        pgbackrest_repo_tls_cert_file=str(tls / 'server.crt'), pgbackrest_repo_tls_key_file=str(tls / 'server.key'),
+        pgbackrest_repo_service_manager='start-stop-daemon', pgbackrest_repo_first_backup=False)
+    vars_file = tmp_path / 'vars.yml'
+    vars_file.write_text(yaml.safe_dump(settings))
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+            '-e', '@' + str(vars_file), repo_playbook(tmp_path), '--check', '--diff']
+    proc = subprocess.run(argv, cwd=str(tmp_path), env=ansible_env(str(tmp_path)), capture_output=True, text=True,
+                          timeout=900, check=False)
+    return proc.returncode, proc.stdout + proc.stderr, json.loads(proc.stdout)
+
+
+def test_the_cipher_passphrase_stays_out_of_a_check_run_with_diff(tmp_path):
+    # Check mode writes nothing; --diff would show the new pgbackrest.conf,
+    # which holds the passphrase, unless the task is no_log.
+    rc, output, report = check_run(tmp_path)
+    assert rc == 0, output[-3000:]
+    assert task_result(report, "Write the configuration, readable by the repository's user only.")['changed'] is True
+    assert PASSPHRASE not in output
+    assert not (tmp_path / 'etc').exists()
+
+
+def test_a_missing_key_file_is_named_even_with_a_cipher(tmp_path):
+    # The role checks the operator's files. In check mode file_set names a
+    # missing one in a warning (an error in a real run, which the
+    # configuration's task, no_log with a cipher, would hide: hence a task of its own).
+    key = str(tmp_path / 'tls' / 'server.key')
+    rc, output, report = check_run(tmp_path, certificate_files=('ca.crt', 'server.crt'))
+    assert rc == 0, output[-3000:]
+    warnings = [warning for play in report['plays'] for task in play['tasks']
+                for warning in task['hosts']['localhost'].get('warnings', [])]
+    assert [warning for warning in warnings if '(%s): does not exist' % key in warning], warnings
+    assert PASSPHRASE not in output
