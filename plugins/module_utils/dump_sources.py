@@ -86,8 +86,8 @@ def check(sources, variable='dump_repo_sources', password_dir='', **defaults):
                 errors.append('%s: password is empty or not a string.' % where)
             out['password'] = entry['password']
         else:
-            out['password_file'] = entry.get('password_file') or os.path.join(password_dir, name,
-                                                                             '%s.password' % out['user'])
+            default_file = os.path.join(password_dir, name, '%s.password' % out['user'])
+            out['password_file'] = entry.get('password_file') or default_file
         if 'ca_certificate' in entry:
             certificate = entry['ca_certificate']
             if not isinstance(certificate, str) or PEM_CERTIFICATE not in certificate:

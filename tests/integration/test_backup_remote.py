@@ -20,15 +20,7 @@ from backup_helpers import (
     task_result,
 )
 from pgserver import pg_bindir
-from tls_server import (  # noqa: F401 (fixtures)
-    BACKUP_PASSWORD,
-    BACKUP_ROLE,
-    add_backup_role,
-    start_server,
-    tls_db,
-    tls_files,
-    tls_server,
-)
+from tls_server import BACKUP_PASSWORD, BACKUP_ROLE, add_backup_role, start_server
 
 ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'backup_role.yml')
 BACKUP_PLAYBOOK = os.path.join(REPO, 'playbooks', 'backup.yml')
@@ -69,8 +61,8 @@ def remote_vars(server, db, work, cron_file, ca, **settings):
 
 def nothing_written(work, cron_file):
     """Neither the role's folders and files (all under work/backups, work/etc, work/log) nor its cron file."""
-    return not set(listing(work)) & {'backups', 'etc', 'log'} and not os.path.exists(os.path.join('/etc/cron.d',
-                                                                                                   cron_file))
+    cron = os.path.join('/etc/cron.d', cron_file)
+    return not set(listing(work)) & {'backups', 'etc', 'log'} and not os.path.exists(cron)
 
 
 def test_a_remote_backup_runs_over_verified_tls_as_the_backup_role(tls_server, tls_db, tls_files, open_dir,

@@ -20,13 +20,7 @@ from backup_helpers import (
     row_counts,
     run_playbook,
 )
-from tls_server import (  # noqa: F401 (fixtures)
-    BACKUP_PASSWORD,
-    BACKUP_ROLE,
-    tls_db,
-    tls_files,
-    tls_server,
-)
+from tls_server import BACKUP_PASSWORD, BACKUP_ROLE
 
 ROLE_PLAYBOOK = os.path.join(os.path.dirname(__file__), 'dump_repo_role.yml')
 BACKUP_PLAYBOOK = os.path.join(REPO, 'playbooks', 'backup.yml')

@@ -1,14 +1,11 @@
 """A throwaway server with TLS, only hostssl lines for TCP and a least-privilege backup role (issue 11).
 
-Its certificate is signed by a CA the test makes; the fixtures are imported by the tests that use them.
+Its certificate is signed by a CA the test makes (the fixtures tls_files, tls_server and tls_db of conftest.py).
 """
 
 import os
 import shutil
 import subprocess
-import tempfile
-
-import pytest
 
 from backup_helpers import AS_ROOT, load_tmi
 from pgserver import PgServer
@@ -42,16 +39,6 @@ def make_certificates(folder):
     return ca_crt, crt, key
 
 
-@pytest.fixture(scope='module')
-def tls_files():
-    folder = tempfile.mkdtemp(prefix='tmi-tls-test-')
-    os.chmod(folder, 0o755)
-    try:
-        yield make_certificates(folder)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def start_server(settings):
     server = PgServer(settings).start()
     # TCP logins over TLS only, as the pg_hba role writes them.
@@ -72,20 +59,3 @@ def add_backup_role(server, db):
                      'GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s;'
                      'GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO %s'
                  % (db, BACKUP_ROLE, BACKUP_ROLE, BACKUP_ROLE, BACKUP_ROLE))
-
-
-@pytest.fixture(scope='module')
-def tls_server(tls_files):
-    ca, crt, key = tls_files
-    server = start_server({'ssl': 'on', 'ssl_cert_file': "'%s'" % crt, 'ssl_key_file': "'%s'" % key})
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def tls_db(tls_server):
-    db = tls_server.create_database()
-    add_backup_role(tls_server, db)
-    yield db
-    tls_server.drop_database(db)
-    tls_server.query('postgres', 'DROP ROLE IF EXISTS %s' % BACKUP_ROLE)
