@@ -25,7 +25,8 @@ import ipaddress
 import os
 import re
 
-RIGHTS = ('read-write', 'read-only')
+# backup: what pg_dump needs to read TMI's schema whole (its tables and the state of its sequences), nothing more.
+RIGHTS = ('read-write', 'read-only', 'backup')
 KEYS = ('name', 'rights', 'connection_limit', 'networks', 'password', 'password_file', 'temporary')
 # Lower-case unquoted identifiers only: the name goes unquoted into pg_hba.conf and SQL keeps its case.
 NAME = re.compile(r'^[a-z_][a-z0-9_]*$')
@@ -145,7 +146,7 @@ def check(roles, variable='tmi_postgresql_app_roles', app_user=None, owner=None,
             seen[name] = index
         rights = entry.get('rights')
         if rights not in RIGHTS:
-            errors.append('%s: rights is %s: allowed: %s.' % (where, _show(rights), ' or '.join(RIGHTS)))
+            errors.append('%s: rights is %s: allowed: %s.' % (where, _show(rights), ', '.join(RIGHTS[:-1]) + ' or ' + RIGHTS[-1]))
         out = {'name': name, 'rights': rights}
 
         temporary = _bool(entry.get('temporary', False))
@@ -210,6 +211,8 @@ def wanted(role, read_only_tables=(), table_privileges=('SELECT', 'INSERT', 'UPD
     if role['rights'] == 'read-write':
         tables, sequences = set(table_privileges), set(sequence_privileges)
         read_only = set(read_only_table_privileges)
+    elif role['rights'] == 'backup':
+        tables, sequences, read_only = {'SELECT'}, {'SELECT'}, {'SELECT'}
     else:
         tables, sequences, read_only = {'SELECT'}, set(), {'SELECT'}
     database = {'CONNECT', 'TEMPORARY'} if role.get('temporary') else {'CONNECT'}

@@ -4,6 +4,7 @@
 import os
 import shutil
 import stat
+import subprocess
 import uuid
 
 import psycopg2
@@ -121,6 +122,45 @@ def test_a_read_only_reporting_role_from_a_few_lines_of_vars(pg_server, database
     assert read_password(path) == reporting
 
 
+def test_a_backup_role_dumps_the_whole_database_and_writes_nothing(pg_server, database):
+    role_vars = dict(database['vars'], tmi_postgresql_app_password=APP_PASSWORD, tmi_postgresql_app_roles=[
+        {'name': database['app'], 'rights': 'read-write'},
+        {'name': database['other'], 'rights': 'backup', 'connection_limit': 2},
+    ])
+    rc, report = run_playbook(ROLE_PLAYBOOK, database['work'], role_vars)
+    assert rc == 0, failed_task(report)
+    password = read_password(os.path.join(database['work'], 'passwords', database['other'] + '.password'))
+    # A table and a sequence the owner makes later are read too (default privileges).
+    pg_server.query(database['db'], 'SET ROLE "%s"; CREATE TABLE public.later_probe (id serial)' % database['owner'])
+    pg_server.query(database['db'], 'INSERT INTO later_probe DEFAULT VALUES')
+
+    # pg_dump as the backup role, the password in the environment of this test's process only.
+    dump = subprocess.run([os.path.join(pg_server.bindir, 'pg_dump'), '--format=custom', '--host', pg_server.host,
+                           '--port', str(pg_server.port), '--username', database['other'], database['db']],
+                          env=dict(os.environ, PGPASSWORD=password), capture_output=True, check=False)
+    assert dump.returncode == 0, dump.stderr
+    listing = subprocess.run([os.path.join(pg_server.bindir, 'pg_restore'), '--list'], input=dump.stdout,
+                             capture_output=True, check=True).stdout.decode()
+    for entry in ('TABLE DATA public users ', 'TABLE DATA public later_probe ', 'SEQUENCE SET public later_probe_id_seq '):
+        assert entry in listing, listing
+
+    conn = connect(pg_server, database, database['other'], password)
+    try:
+        cur = conn.cursor()
+        for statement in ("INSERT INTO users (email, name) VALUES ('b@example.org', 'B')",
+                          'DELETE FROM later_probe',
+                          "SELECT nextval('later_probe_id_seq')",
+                          'CREATE TABLE public.backup_probe (id int)',
+                          'UPDATE schema_migrations SET dirty = dirty'):
+            assert refused(cur, statement)
+    finally:
+        conn.rollback()
+        conn.close()
+
+    rc, report = run_playbook(ROLE_PLAYBOOK, database['work'], role_vars)
+    assert rc == 0 and changed_count(report) == 0, report['stats']
+
+
 def test_two_generated_passwords_are_each_roles_own(pg_server, database):
     role_vars = dict(database['vars'], tmi_postgresql_app_roles=[
         {'name': database['app'], 'rights': 'read-write'},
@@ -154,7 +194,7 @@ def test_a_second_role_never_gets_tmis_password(pg_server, database):
 
 @pytest.mark.parametrize('entry, message', [
     ({'name': 'reporting', 'rights': 'readonly'},
-     "tmi_postgresql_app_roles[1] (reporting): rights is 'readonly': allowed: read-write or read-only."),
+     "tmi_postgresql_app_roles[1] (reporting): rights is 'readonly': allowed: read-write, read-only or backup."),
     ({'name': 'OWNER', 'rights': 'read-only'},
      'tmi_postgresql_app_roles[1] (OWNER): name OWNER is the owner role of the database'),
     ({'name': 'APP', 'rights': 'read-only'}, 'tmi_postgresql_app_roles[1] (APP): name APP is already the name of '

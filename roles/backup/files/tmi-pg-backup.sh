@@ -44,6 +44,10 @@ TMI_BACKUP_HOST=/var/run/postgresql
 TMI_BACKUP_PORT=5432
 TMI_BACKUP_USER=
 TMI_BACKUP_PGPASSFILE=
+# TLS of a connection over the network (libpq's sslmode and sslrootcert);
+# empty = libpq's defaults. The role sets verify-full for a remote server.
+TMI_BACKUP_SSLMODE=
+TMI_BACKUP_SSLROOTCERT=
 # Folder of pg_dump and pg_restore; empty = the ones on PATH (Debian's pg_wrapper
 # picks the newest installed version). The role writes its backup_bindir here.
 TMI_BACKUP_BINDIR=
@@ -92,6 +96,8 @@ Usage: $PROG [options]
   --port 1-65535         server port
   --user NAME            login role (default: the operating system user, by peer)
   --pgpass FILE          pgpass file for password logins (mode 0600)
+  --sslmode MODE         libpq sslmode (verify-full for a server over the network)
+  --sslrootcert FILE     CA certificate(s) that signed the server's certificate
   --bindir DIR           folder of pg_dump and pg_restore (default: the ones on PATH)
   --compress 0-9         compression level of the custom format
   --verify full|list     read the whole file back, or only its table of contents
@@ -217,6 +223,8 @@ parse_options() {
             --port) need_value "$@"; TMI_BACKUP_PORT=$2; shift ;;
             --user) need_value "$@"; TMI_BACKUP_USER=$2; shift ;;
             --pgpass) need_value "$@"; TMI_BACKUP_PGPASSFILE=$2; shift ;;
+            --sslmode) need_value "$@"; TMI_BACKUP_SSLMODE=$2; shift ;;
+            --sslrootcert) need_value "$@"; TMI_BACKUP_SSLROOTCERT=$2; shift ;;
             --bindir) need_value "$@"; TMI_BACKUP_BINDIR=$2; shift ;;
             --compress) need_value "$@"; TMI_BACKUP_COMPRESS=$2; shift ;;
             --verify) need_value "$@"; TMI_BACKUP_VERIFY=$2; shift ;;
@@ -300,6 +308,10 @@ check_settings() {
         full | list) ;;
         *) usage_error "--verify must be full or list" ;;
     esac
+    case $TMI_BACKUP_SSLMODE in
+        '' | disable | allow | prefer | require | verify-ca | verify-full) ;;
+        *) usage_error "--sslmode must be one of libpq's: disable, allow, prefer, require, verify-ca, verify-full" ;;
+    esac
 }
 
 # libpq reads these; nothing secret is on a command line.
@@ -311,6 +323,12 @@ export_connection() {
     fi
     if [[ -n $TMI_BACKUP_PGPASSFILE ]]; then
         export PGPASSFILE=$TMI_BACKUP_PGPASSFILE
+    fi
+    if [[ -n $TMI_BACKUP_SSLMODE ]]; then
+        export PGSSLMODE=$TMI_BACKUP_SSLMODE
+    fi
+    if [[ -n $TMI_BACKUP_SSLROOTCERT ]]; then
+        export PGSSLROOTCERT=$TMI_BACKUP_SSLROOTCERT
     fi
 }
 

@@ -48,8 +48,8 @@ def test_networks_fall_back_to_the_roles_setting():
 
 @pytest.mark.parametrize('roles, message', [
     ([TMI, dict(REPORTING, rights='readonly')],
-     "app_user_roles[1] (reporting): rights is 'readonly': allowed: read-write or read-only."),
-    ([TMI, {'name': 'reporting'}], "app_user_roles[1] (reporting): rights is None: allowed: read-write or read-only."),
+     "app_user_roles[1] (reporting): rights is 'readonly': allowed: read-write, read-only or backup."),
+    ([TMI, {'name': 'reporting'}], "app_user_roles[1] (reporting): rights is None: allowed: read-write, read-only or backup."),
     ([TMI, REPORTING, dict(REPORTING)], 'app_user_roles[2] (reporting): name reporting is already the name of '
                                         'app_user_roles[1].'),
     ([TMI, {'name': 'tmi_owner', 'rights': 'read-only'}],
@@ -176,6 +176,23 @@ def test_what_a_read_only_role_must_not_hold_is_revoked():
         ('table', 'users', 'INSERT,TRUNCATE', 'absent'),
         ('sequence', 'users_id_seq', 'USAGE', 'absent'),
         ('default_privs', 'TABLES', 'UPDATE', 'absent'),
+    ]
+
+
+def test_a_backup_role_reads_every_table_and_sequence_and_nothing_more():
+    rows = settled(reporting=False) + held('tmi_backup', 'table', 'users', 'SELECT', 'INSERT') + [
+        row('table', 'threats')]
+    backup = {'name': 'tmi_backup', 'rights': 'backup'}
+    shown = [(c['type'], c['objs'], c['privs'], c['state']) for c in plan(rows, roles=(TMI, backup))
+             if c['roles'] == 'tmi_backup']
+    assert shown == [
+        ('database', 'tmi', 'CONNECT', 'present'),
+        ('schema', 'public', 'USAGE', 'present'),
+        ('table', 'schema_migrations,threats', 'SELECT', 'present'),
+        ('table', 'users', 'INSERT', 'absent'),
+        ('sequence', 'users_id_seq', 'SELECT', 'present'),
+        ('default_privs', 'TABLES', 'SELECT', 'present'),
+        ('default_privs', 'SEQUENCES', 'SELECT', 'present'),
     ]
 
 
