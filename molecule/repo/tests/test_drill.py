@@ -137,8 +137,8 @@ def test_the_rebuilt_host_archives_its_new_timeline_to_the_repository_host():
     timeline = int(superuser_rows(db, PORT, 'SELECT timeline_id FROM pg_control_checkpoint()')[0])
     assert timeline >= 2
     db.check_output('runuser -u postgres -- pgbackrest --stanza=tmi --log-level-console=warn check')
-    archived = container('tmi-repo-host').check_output('find /var/lib/pgbackrest/archive/tmi -name %s -type f',
-                                                        '%08X*' % timeline)
+    pattern = '%08X*' % timeline
+    archived = container('tmi-repo-host').check_output('find /var/lib/pgbackrest/archive/tmi -name %s -type f', pattern)
     assert archived.splitlines(), 'no WAL of timeline %d on the repository host' % timeline
     assert superuser_rows(db, PORT, 'SELECT failed_count FROM pg_stat_archiver') == ['0']
 
