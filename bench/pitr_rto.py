@@ -82,15 +82,16 @@ def timed_copy_of_data_dir(cluster):
         shutil.rmtree(target, ignore_errors=True)
 
 
-def one_recovery(cluster, write_seconds, workdir):
-    """Write, kill, recover to the end of the WAL; return (RTO s, RPO s, rows lost, reached line)."""
+def one_recovery(cluster, write_seconds, workdir, **extra):
+    """Write, kill, recover to the end of the WAL (extra: more variables of the playbook); return (RTO s, RPO s,
+    rows lost, reached line)."""
     rows = write_for(cluster, write_seconds)
     archiver = cluster.server.query('postgres', 'SELECT last_archived_wal, last_archived_time, failed_count FROM pg_stat_archiver')[0]
     print('before the kill: last archived %s at %s, %d failures' % archiver, flush=True)
     killed_at = time.time()
     cluster.kill()
     started = time.monotonic()
-    tasks = run_dr_pitr(cluster, workdir, dr_pitr_process_max=2, dr_pitr_recovery_timeout=1800)
+    tasks = run_dr_pitr(cluster, workdir, **dict(dict(dr_pitr_process_max=2, dr_pitr_recovery_timeout=1800), **extra))
     rto = time.monotonic() - started
     present = set(recovered_ids(cluster))
     recovered = [r for r in rows if r[0] in present]
@@ -153,14 +154,14 @@ def results_text(args, prep, runs):
     return '\n'.join(lines)
 
 
-def replace_measured_part(text, measured):
-    block = '%s\n%s\n%s' % (BEGIN, measured, END)
-    if BEGIN in text and END in text:
-        return text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-    if SECTION not in text:
-        text = (text.rstrip('\n') + '\n\n' if text.strip() else '# Backup and restore\n\n') + SECTION + '\n'
+def replace_measured_part(text, measured, section=SECTION, begin=BEGIN, end=END):
+    block = '%s\n%s\n%s' % (begin, measured, end)
+    if begin in text and end in text:
+        return text[:text.index(begin)] + block + text[text.index(end) + len(end):]
+    if section not in text:
+        text = (text.rstrip('\n') + '\n\n' if text.strip() else '# Backup and restore\n\n') + section + '\n'
     # Put the block at the end of the section, before the next `## ` heading.
-    start = text.index(SECTION) + len(SECTION)
+    start = text.index(section) + len(section)
     following = re.search(r'^## ', text[start:], re.M)
     cut = start + following.start() if following else len(text)
     return text[:cut].rstrip('\n') + '\n\n' + block + '\n' + ('\n' + text[cut:] if following else '')

@@ -100,14 +100,15 @@ class ArchivingCluster(object):
         return (int(newest[8:16], 16) << 32) + (int(newest[16:24], 16) + 1) * WAL_SEGMENT_BYTES
 
 
-def start_archiving_cluster(archive_timeout):
-    """A started ArchivingCluster with a `probe` database for the writer and a migrated `tmi` database."""
+def start_archiving_cluster(archive_timeout, cluster_class=ArchivingCluster):
+    """A started ArchivingCluster (or cluster_class) with a `probe` database for the writer and a migrated `tmi`
+    database."""
     try:
         command = role_archive_command('probe')
     except Exception as e:
         raise AssertionError('cannot read the archive_command of roles/wal_archive: %s' % e)
     assert command.startswith('pgbackrest ')
-    cluster = ArchivingCluster(archive_timeout)
+    cluster = cluster_class(archive_timeout)
     try:
         cluster.start()
         cluster.server.query('postgres', 'CREATE DATABASE probe')
