@@ -4,9 +4,9 @@
 A writer commits one row of TMI's users table every ~50 ms as tmi_app (TCP,
 TLS, the .env file's settings) and records, per row, when the commit was
 acknowledged. The database container is then removed (`docker rm -f`: its
-disk goes with it), a fresh container of the same name is made with only the
-operator's certificate files on it, and dr_rebuild.yml restores it from the
-repository host. Every row acknowledged more than archive_timeout before the
+disk goes with it), a fresh container of the same name is made with nothing
+of ours on it, and dr_rebuild.yml gets it a certificate of the repository
+host's CA and restores it from the repository host. Every row acknowledged more than archive_timeout before the
 loss must be back, as an unbroken prefix; the rebuilt host must archive to
 the repository host again and the repository host's next backup must work.
 
@@ -101,8 +101,9 @@ def test_lose_the_database_host_while_tmi_writes(drill):
 
 
 def test_rebuild_from_the_repository_host(drill):
-    # A new machine: the operator's certificate files are on it, nothing else (prepare.yml's copy).
-    # (An absolute path: run_playbook joins it to the playbooks folder.)
+    # A new machine with nothing of ours on it (prepare.yml copies only the refusal tests' stranger);
+    # dr_rebuild.yml gets it a certificate of the repository host's CA. (An absolute path: run_playbook
+    # joins it to the playbooks folder.)
     run_playbook(os.path.join(SCENARIO, 'prepare.yml'), DB)
     started = time.monotonic()
     _seconds, output = run_playbook('dr_rebuild.yml', DB)
