@@ -88,3 +88,28 @@ def test_a_missing_key_file_is_named_even_with_a_cipher(tmp_path):
                 for warning in task['hosts']['localhost'].get('warnings', [])]
     assert [warning for warning in warnings if '(%s): does not exist' % key in warning], warnings
     assert PASSPHRASE not in output
+
+
+def tls_server_playbook(workdir):
+    path = workdir / 'tls_server.yml'
+    path.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                    '    - ansible.builtin.include_role:\n        name: tmi.postgresql.pgbackrest_repo\n'
+                    '        tasks_from: tls_server\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('settings,message', [
+    # Missing: it ran with undefined variables before the entry point had options.
+    ({'pgbackrest_repo_server_user': 'postgres', 'pgbackrest_repo_server_manager': 'systemd'},
+     'missing required arguments: pgbackrest_repo_server_config'),
+    # Unknown: no task matched it, so no server ran and the play said ok.
+    ({'pgbackrest_repo_server_user': 'postgres', 'pgbackrest_repo_server_config': '/nonexistent/pgbackrest.conf',
+      'pgbackrest_repo_server_manager': 'sysvinit'}, 'pgbackrest_repo_server_manager must be one of: systemd, start-stop-daemon'),
+])
+def test_the_tls_server_entry_point_checks_its_options_before_anything_runs(tmp_path, settings, message):
+    rc, report = run_playbook(tls_server_playbook(tmp_path), str(tmp_path), settings)
+    name, result = failed_task(report)
+    assert rc != 0
+    assert name.startswith("Validating arguments against arg spec 'tls_server'"), name
+    assert message in result['msg'], result['msg']
+    assert changed_count(report) == 0
