@@ -107,6 +107,13 @@ class RemoteLayout(object):
         return path
 
     def start(self):
+        try:
+            return self._start()
+        except Exception:
+            self.stop()
+            raise
+
+    def _start(self):
         os.chmod(self.base, 0o755)
         ca, cert, key = make_certificates(self.folder('tls'))
         tls = dict(ca=ca, cert=cert, key=key)
