@@ -87,6 +87,9 @@ def test_a_repository_host_that_is_down_fails_loudly_and_recovers(layout_of, tmp
     assert rc == 0, printed_report(plays)
     assert report['archiving']['failing'] is False and report['archiving']['waiting']['ready_segments'] == 0
     assert '- Status: ok' in markdown.splitlines()
+    # pgbackrest check passes from both sides again (the database host's side archives a segment end to end).
+    layout.db_pgbackrest('check')
+    layout.repo_pgbackrest('check')
 
 
 def test_a_full_queue_drops_wal_and_the_report_shows_the_gap_until_a_backup(layout_of, tmp_path):
