@@ -113,8 +113,8 @@ def main():
     for layout in layouts:
         write_s = statistics.median(r[0] for r in results[layout])
         archive_s = statistics.median(r[1] for r in results[layout])
-        print('| %s | %.2f | %.2f | %.2f | %.2f | %d |' % (layout, write_s, write_s / base_write, archive_s,
-                                                          archive_s / base_archive, results[layout][0][2]))
+        row = (layout, write_s, write_s / base_write, archive_s, archive_s / base_archive, results[layout][0][2])
+        print('| %s | %.2f | %.2f | %.2f | %.2f | %d |' % row)
 
 
 if __name__ == '__main__':

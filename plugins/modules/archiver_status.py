@@ -57,7 +57,7 @@ options:
     description:
       - pgBackRest's log folder (log-path). With O(pgbackrest_stanza), its archive-push logs
         (C(STANZA-archive-push*.log), the last 4 MiB of each) are searched for WAL that pgBackRest dropped because
-        more than C(archive-push-queue-max) waited for the repository; see RV(archiver.dropped) and RV(gap).
+        more than C(archive-push-queue-max) waited for the repository; see C(dropped) in RV(archiver), and RV(gap).
     type: path
   repository:
     description:

@@ -176,7 +176,7 @@ class RemoteLayout(object):
         """Fill and switch segments WAL segments; the name of the last one switched away from."""
         self.server.query('postgres', 'CREATE TABLE IF NOT EXISTS filler (id serial PRIMARY KEY, payload text)')
         last = None
-        for _ in range(segments):
+        for _segment in range(segments):
             self.server.query('postgres', "INSERT INTO filler (payload) SELECT repeat('x', 200) FROM generate_series(1, 100)")
             last = self.server.query('postgres', 'SELECT pg_walfile_name(pg_switch_wal())')[0][0]
         return last
