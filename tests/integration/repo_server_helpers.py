@@ -155,7 +155,31 @@ class RemoteLayout(object):
         for tls_server in (self.repo_server, self.db_server):
             tls_server.stop()
         self.server.stop()
+        # The asynchronous archive-push runs on in the background after the cluster stopped (and would write
+        # into the folder again): end this layout's, found by its configuration's path.
+        for pid in self.processes():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        wait_for(lambda: not self.processes(), timeout=30)
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def processes(self):
+        """The pids of the pgBackRest processes that read this layout's configuration files."""
+        pids = []
+        for name in os.listdir('/proc'):
+            if not name.isdigit():
+                continue
+            try:
+                with open('/proc/%s/cmdline' % name, 'rb') as f:
+                    argv = f.read().split(b'\0')
+            except OSError:
+                continue
+            if any(arg.endswith(self.base.encode()) or self.base.encode() + b'/' in arg for arg in argv
+                   if arg.startswith(b'--config=')):
+                pids.append(int(name))
+        return pids
 
     def db_pgbackrest(self, *args, check=True):
         return run_as_postgres(['pgbackrest', '--config=' + self.db_config, '--stanza=' + STANZA] + list(args), check=check)
