@@ -18,6 +18,9 @@ Two other readings were in use and both raise false alarms:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
+import time
+
 from ansible_collections.tmi.postgresql.plugins.module_utils.pgbackrest_plan import PlanError, stanza_info as stanza_entry
 
 # archive_mode and pg_stat_archiver in one row; times as text (ISO, with zone).
@@ -37,6 +40,69 @@ COLUMNS = ('archive_mode', 'archived_count', 'last_archived_wal', 'last_archived
            'failed_count', 'last_failed_wal', 'last_failed_time', 'failed_newer')
 # The columns of ARCHIVER_QUERY: the archiver's, then the server's data directory.
 QUERY_COLUMNS = COLUMNS + ('data_directory',)
+
+
+# Whether the login role may list pg_wal (superusers and pg_monitor may).
+WAL_ALLOWED_QUERY = (
+    "SELECT has_function_privilege('pg_ls_waldir()', 'EXECUTE') "
+    "AND has_function_privilege('pg_ls_archive_statusdir()', 'EXECUTE')")
+# The WAL waiting for archive_command (a .ready file each), since when, and all of pg_wal.
+WAL_QUERY = (
+    "SELECT (SELECT count(*) FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') AS ready_segments, "
+    "(SELECT min(modification)::text FROM pg_ls_archive_statusdir() WHERE name LIKE '%.ready') AS ready_since, "
+    "(SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size') AS segment_bytes, "
+    "(SELECT coalesce(sum(size), 0)::bigint FROM pg_ls_waldir()) AS pg_wal_bytes")
+WAL_COLUMNS = ('ready_segments', 'ready_since', 'segment_bytes', 'pg_wal_bytes')
+
+# A line of pgBackRest's archive-push log saying it dropped WAL (archive-push-queue-max).
+DROPPED_LINE = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\S* .*WARN: (dropped WAL file.*)$')
+WAL_NAME = re.compile(r'[0-9A-F]{24}')
+
+
+def waiting(row):
+    """The WAL waiting for archive_command, from one row of WAL_QUERY (a tuple), with its size in bytes."""
+    waiting = dict(zip(WAL_COLUMNS, row))
+    waiting['ready_bytes'] = (waiting['ready_segments'] or 0) * (waiting['segment_bytes'] or 0)
+    return waiting
+
+
+def mebibytes(size):
+    return '%d MiB' % ((size or 0) // (1024 * 1024))
+
+
+def dropped_wal(lines, last_backup_stop=None):
+    """The drops in pgBackRest's archive-push log lines.
+
+    Returns None when there are none, else a dict: count (drop warnings),
+    last_time (local time of the last, as in the log), wal (segment names
+    of the last warning), open (True when the last drop is newer than
+    last_backup_stop, epoch seconds of the newest backup's end: then
+    point-in-time recovery has a gap that no backup closed yet; None when
+    that time is unknown) and message.
+    """
+    drops = []
+    for line in lines:
+        match = DROPPED_LINE.match(line.rstrip('\n'))
+        if match:
+            drops.append((match.group(1), match.group(2)))
+    if not drops:
+        return None
+    last_time, last_message = max(drops)
+    if last_backup_stop is None:
+        still_open = None
+    else:
+        still_open = time.mktime(time.strptime(last_time, '%Y-%m-%d %H:%M:%S')) >= last_backup_stop
+    result = dict(count=len(drops), last_time=last_time, wal=WAL_NAME.findall(last_message), open=still_open)
+    if still_open is False:
+        result['message'] = ('pgBackRest dropped WAL %d times (archive-push-queue-max), the last at %s; a backup '
+                             'taken since closes that gap.' % (len(drops), last_time))
+    else:
+        result['message'] = ('pgBackRest DROPPED WAL (archive-push-queue-max) %d times, the last at %s (%s): it told '
+                             'PostgreSQL the segments were archived, so point-in-time recovery has a gap there%s.'
+                             % (len(drops), last_time, ', '.join(result['wal']) or last_message,
+                                ' until the next full or differential backup' if still_open else
+                                '; a backup after it closes the gap (the last backup could not be read)'))
+    return result
 
 
 def is_failing(archive_mode, failed_count, failed_newer):
@@ -61,32 +127,48 @@ def last_archived(status):
     return '%s at %s' % (status['last_archived_wal'], status.get('last_archived_time'))
 
 
-def describe(status):
+def describe_waiting(wal):
+    """What waits in pg_wal for archive_command, as a sentence, or '' when that is unknown."""
+    if wal is None:
+        return ''
+    if not wal['ready_segments']:
+        return ' No WAL waits in pg_wal for the archive (pg_wal: %s).' % mebibytes(wal['pg_wal_bytes'])
+    return ' %d segments (%s) wait in pg_wal for the archive since %s (pg_wal: %s).' % (
+        wal['ready_segments'], mebibytes(wal['ready_bytes']), wal['ready_since'], mebibytes(wal['pg_wal_bytes']))
+
+
+def describe(status, repository=None):
     """One sentence for the operator: why archiving is failing, or that it is not."""
     if status['archive_mode'] == 'off':
         return 'WAL archiving is off (archive_mode off).'
+    target = ' to %s' % repository if repository else ''
     if not status['failing']:
-        return 'WAL archiving works (archive_mode %s): %d segments archived, the last %s.' % (
-            status['archive_mode'], status['archived_count'] or 0, last_archived(status))
-    return ('WAL archiving fails (archive_mode %s): %d failures, the last of %s at %s; last archived: %s. '
+        return 'WAL archiving%s works (archive_mode %s): %d segments archived, the last %s.%s' % (
+            target, status['archive_mode'], status['archived_count'] or 0, last_archived(status),
+            describe_waiting(status.get('waiting')))
+    return ('WAL archiving%s fails (archive_mode %s): %d failures, the last of %s at %s; last archived: %s.%s '
             'Point-in-time recovery cannot reach past the last archived segment, and pg_wal grows; '
             "read the server log for the archive_command's error."
-            % (status['archive_mode'], status['failed_count'], status['last_failed_wal'],
-               status['last_failed_time'], last_archived(status)))
+            % (target, status['archive_mode'], status['failed_count'], status['last_failed_wal'],
+               status['last_failed_time'], last_archived(status), describe_waiting(status.get('waiting'))))
 
 
-def archiver_status(row):
+def archiver_status(row, wal=None, repository=None):
     """The status of the archiver from one row of ARCHIVER_QUERY (a tuple or a dict).
 
-    Returns the columns plus failing (bool) and message (str).
+    wal: waiting() of WAL_QUERY's row, or None when pg_wal could not be read.
+    repository: where archive_command pushes to, named in the message.
+    Returns the columns plus waiting, repository, failing (bool) and message (str).
     """
     if not isinstance(row, dict):
         if len(row) != len(COLUMNS):
             raise ValueError('archiver row has %d columns, expected %d' % (len(row), len(COLUMNS)))
         row = dict(zip(COLUMNS, row))
     status = dict((name, row.get(name)) for name in COLUMNS)
+    status['waiting'] = wal
+    status['repository'] = repository or None
     status['failing'] = is_failing(status['archive_mode'], status['failed_count'], status['failed_newer'])
-    status['message'] = describe(status)
+    status['message'] = describe(status, repository)
     return status
 
 

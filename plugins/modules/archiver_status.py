@@ -47,6 +47,23 @@ options:
       - The pgBackRest configuration file of O(pgbackrest_stanza) (C(--config)); pgBackRest's default when
         not given.
     type: path
+  pgbackrest_info:
+    description:
+      - Whether to run C(pgbackrest info) for O(pgbackrest_stanza) on every call. When false, it runs only when
+        O(pgbackrest_log_path) shows dropped WAL, to tell whether a backup was taken after the drop.
+    type: bool
+    default: true
+  pgbackrest_log_path:
+    description:
+      - pgBackRest's log folder (log-path). With O(pgbackrest_stanza), its archive-push logs
+        (C(STANZA-archive-push*.log), the last 4 MiB of each) are searched for WAL that pgBackRest dropped because
+        more than C(archive-push-queue-max) waited for the repository; see C(dropped) in RV(archiver), and RV(gap).
+    type: path
+  repository:
+    description:
+      - Where archive_command pushes the WAL, for the operator (for example C(repository host backup1 port 8432));
+        named in RV(message).
+    type: str
 extends_documentation_fragment:
   - tmi.postgresql.read_only
   - community.postgresql.postgres
@@ -77,12 +94,28 @@ archiver:
     - C(archive_mode) (C(off), C(on) or C(always)) and the counters of C(pg_stat_archiver), times as text and
       C(null) when there was no such event, C(failed_newer) (the last failure is newer than the last
       success, or there never was one), C(failing) and C(message) as below.
+    - C(waiting) - the WAL that waits in pg_wal for archive_command (C(ready_segments), C(ready_bytes),
+      C(ready_since), the time of the oldest) and the size of pg_wal (C(pg_wal_bytes)); C(null) when the login
+      role may not list pg_wal (neither a superuser nor a member of C(pg_monitor)).
+    - C(repository) - O(repository). C(dropped) - C(null), or the WAL pgBackRest dropped (see O(pgbackrest_log_path))
+      - C(count), C(last_time), C(wal) (the segments named in the last warning), C(open) (whether the last drop is
+      newer than the newest backup; C(null) when unknown) and C(message).
   returned: success
   type: dict
   sample: {"archive_mode": "on", "archived_count": 42, "last_archived_wal": "000000010000000000000029",
            "last_archived_time": "2026-12-01 02:00:04.123+00", "failed_count": 0, "last_failed_wal": null,
            "last_failed_time": null, "failed_newer": false, "failing": false,
+           "waiting": {"ready_segments": 0, "ready_since": null, "segment_bytes": 16777216, "ready_bytes": 0,
+                       "pg_wal_bytes": 83886080},
+           "repository": null, "dropped": null,
            "message": "WAL archiving works (archive_mode on): 42 segments archived, the last ..."}
+gap:
+  description:
+    - Whether pgBackRest dropped WAL after the newest backup (or when that backup could not be read) - it reported
+      the segments archived, so point-in-time recovery has a gap until the next backup.
+  returned: success
+  type: bool
+  sample: false
 failing:
   description: Whether WAL archiving is failing (see the description).
   returned: success
@@ -123,12 +156,19 @@ message:
   sample: "WAL archiving is off (archive_mode off)."
 '''
 
+import glob
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import (
     ARCHIVER_QUERY,
+    WAL_ALLOWED_QUERY,
+    WAL_QUERY,
     archiver_status,
+    dropped_wal,
     split_row,
     stanza_info,
+    waiting,
     works,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
@@ -157,27 +197,72 @@ def read_stanza(module):
     return stanza_info(rc, out, err, stanza)
 
 
+# Enough of each log for months of warnings; the file may be large.
+LOG_TAIL_BYTES = 4 * 1024 * 1024
+
+
+def log_lines(folder, stanza):
+    """The last lines of the stanza's archive-push logs in folder (synchronous and asynchronous)."""
+    lines = []
+    for path in sorted(glob.glob(os.path.join(folder, glob.escape(stanza) + '-archive-push*.log'))):
+        try:
+            with open(path, 'rb') as f:
+                f.seek(max(0, os.path.getsize(path) - LOG_TAIL_BYTES))
+                lines.extend(f.read().decode('utf-8', 'replace').splitlines())
+        except (IOError, OSError):
+            continue
+    return lines
+
+
+def last_backup_stop(stanza):
+    """Epoch seconds of the end of the stanza's newest backup, or None."""
+    backups = (stanza or {}).get('backup') or []
+    if not backups:
+        return None
+    return backups[-1].get('timestamp', {}).get('stop')
+
+
+def read_waiting(cur):
+    """waiting() of pg_wal, or None when the login role may not list it."""
+    if not fetch_rows(cur, WAL_ALLOWED_QUERY)[0][0]:
+        return None
+    return waiting(fetch_rows(cur, WAL_QUERY)[0])
+
+
 def main():
     spec = connection_argument_spec()
     spec['login_db'] = dict(type='str', default='postgres', aliases=['db'])
     spec['warn'] = dict(type='bool', default=True)
     spec['pgbackrest_stanza'] = dict(type='str')
     spec['pgbackrest_config'] = dict(type='path')
+    spec['pgbackrest_info'] = dict(type='bool', default=True)
+    spec['pgbackrest_log_path'] = dict(type='path')
+    spec['repository'] = dict(type='str')
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     conn = connect(module)
     try:
         cur = tuple_cursor(conn)
         rows = fetch_rows(cur, ARCHIVER_QUERY)
+        wal = read_waiting(cur)
     except DATABASE_ERRORS as e:
         module.fail_json(msg='cannot read pg_stat_archiver: %s' % describe_database_error(e))
     finally:
         conn.close()
     archiver_row, data_directory = split_row(rows[0])
-    status = archiver_status(archiver_row)
-    if status['failing'] and module.params['warn']:
+    status = archiver_status(archiver_row, wal, module.params['repository'])
+    lines = []
+    if module.params['pgbackrest_log_path'] and module.params['pgbackrest_stanza']:
+        lines = log_lines(module.params['pgbackrest_log_path'], module.params['pgbackrest_stanza'])
+    stanza, stanza_error = None, None
+    if module.params['pgbackrest_info'] or dropped_wal(lines):
+        stanza, stanza_error = read_stanza(module)
+    status['dropped'] = dropped_wal(lines, last_backup_stop(stanza))
+    gap = bool(status['dropped']) and status['dropped']['open'] is not False
+    if status['dropped']:
+        status['message'] += ' ' + status['dropped']['message']
+    if (status['failing'] or gap) and module.params['warn']:
         module.warn(status['message'])
-    stanza, stanza_error = read_stanza(module)
-    module.exit_json(changed=False, archiver=status, failing=status['failing'], works=works(status),
+    module.exit_json(changed=False, archiver=status, failing=status['failing'], gap=gap, works=works(status),
                      data_directory=data_directory, message=status['message'], stanza=stanza,
                      stanza_error=stanza_error)
 

@@ -44,8 +44,11 @@ def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, setting
     assert changed_count(report) == 0
 
 
-def check_run(tmp_path, certificate_files=('ca.crt', 'server.crt', 'server.key')):
-    """The role in check mode with --diff, the folders in tmp_path: (exit status, stdout and stderr, report)."""
+def check_run(tmp_path, certificate_files=('ca.crt', 'server.crt', 'server.key'), inventory='localhost,', **overrides):
+    """The role in check mode with --diff, the folders in tmp_path: (exit status, stdout and stderr, report).
+
+    overrides replace the settings; an override of None leaves the setting out.
+    """
     tls = tmp_path / 'tls'
     tls.mkdir()
     for name in certificate_files:
@@ -58,9 +61,11 @@ def check_run(tmp_path, certificate_files=('ca.crt', 'server.crt', 'server.key')
         pgbackrest_repo_lock_path=str(tmp_path / 'lock'), pgbackrest_repo_tls_ca_file=str(tls / 'ca.crt'),
         pgbackrest_repo_tls_cert_file=str(tls / 'server.crt'), pgbackrest_repo_tls_key_file=str(tls / 'server.key'),
         pgbackrest_repo_service_manager='start-stop-daemon', pgbackrest_repo_first_backup=False)
+    settings.update(overrides)
+    settings = dict((name, value) for name, value in settings.items() if value is not None)
     vars_file = tmp_path / 'vars.yml'
     vars_file.write_text(yaml.safe_dump(settings))
-    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+    argv = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, '-c', 'local',
             '-e', '@' + str(vars_file), repo_playbook(tmp_path), '--check', '--diff']
     proc = subprocess.run(argv, cwd=str(tmp_path), env=ansible_env(str(tmp_path)), capture_output=True, text=True,
                           timeout=900, check=False)
@@ -88,3 +93,46 @@ def test_a_missing_key_file_is_named_even_with_a_cipher(tmp_path):
                 for warning in task['hosts']['localhost'].get('warnings', [])]
     assert [warning for warning in warnings if '(%s): does not exist' % key in warning], warnings
     assert PASSPHRASE not in output
+
+
+def tls_server_playbook(workdir):
+    path = workdir / 'tls_server.yml'
+    path.write_text('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                    '    - ansible.builtin.include_role:\n        name: tmi.postgresql.pgbackrest_repo\n'
+                    '        tasks_from: tls_server\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('settings,message', [
+    # Missing: it ran with undefined variables before the entry point had options.
+    ({'pgbackrest_repo_server_user': 'postgres', 'pgbackrest_repo_server_manager': 'systemd'},
+     'missing required arguments: pgbackrest_repo_server_config'),
+    # Unknown: no task matched it, so no server ran and the play said ok.
+    ({'pgbackrest_repo_server_user': 'postgres', 'pgbackrest_repo_server_config': '/nonexistent/pgbackrest.conf',
+      'pgbackrest_repo_server_manager': 'sysvinit'}, 'pgbackrest_repo_server_manager must be one of: systemd, start-stop-daemon'),
+])
+def test_the_tls_server_entry_point_checks_its_options_before_anything_runs(tmp_path, settings, message):
+    rc, report = run_playbook(tls_server_playbook(tmp_path), str(tmp_path), settings)
+    name, result = failed_task(report)
+    assert rc != 0
+    assert name.startswith("Validating arguments against arg spec 'tls_server'"), name
+    assert message in result['msg'], result['msg']
+    assert changed_count(report) == 0
+
+
+def test_the_stanzas_default_to_the_database_hosts_that_archive_here(tmp_path):
+    # The operator names the repository host once, on the database hosts.
+    inventory = tmp_path / 'inventory.ini'
+    inventory.write_text('localhost\n'
+                         'db1.invalid wal_archive_repo_host=localhost\n'
+                         'db2.invalid wal_archive_repo_host=localhost wal_archive_stanza=billing tmi_postgresql_port=5433\n'
+                         'db3.invalid wal_archive_repo_host=backup9.invalid\n')
+    rc, output, report = check_run(tmp_path, inventory=str(inventory), pgbackrest_repo_stanzas=None,
+                                   pgbackrest_repo_cipher_type=None, pgbackrest_repo_cipher_pass=None)
+    assert rc == 0, output[-3000:]
+    config = task_result(report, "Write the configuration, readable by the repository's user only.")['diff'][0]['after']
+    assert '[tmi]\npg1-host=db1.invalid\npg1-host-type=tls\npg1-host-port=8432\n' in config
+    assert 'pg1-path=/var/lib/postgresql/15/main\npg1-port=5432\n' in config
+    assert '[billing]\npg1-host=db2.invalid\n' in config and 'pg1-port=5433\n' in config
+    assert 'tls-server-auth=db1.invalid=tmi\ntls-server-auth=db2.invalid=billing\n' in config
+    assert 'db3.invalid' not in config

@@ -40,3 +40,19 @@ def test_a_tls_port_out_of_range_is_named(tmp_path, name):
     assert rc != 0 and result.get('failed') is True
     assert name in result['msg'] and 'Nothing was changed.' in result['msg']
     assert stats['changed'] == 0
+
+
+# pgBackRest 2.45 refuses these ('is not valid for archive-push-queue-max') and takes the sizes below.
+@pytest.mark.parametrize('value', ['4 GB', 'lots', '4XB', '-1'])
+def test_a_queue_limit_that_is_not_a_size_is_named(tmp_path, value):
+    rc, results, stats = run_tasks(str(tmp_path), 'check_ranges.yml', wal_archive_archive_push_queue_max=value)
+    result = results['Check the ranges of the numeric settings.']
+    assert rc != 0 and result.get('failed') is True
+    assert ('wal_archive_archive_push_queue_max is %s: a size in bytes or with KB, MB, GB, TB or PB' % value) in result['msg']
+    assert stats['changed'] == 0
+
+
+@pytest.mark.parametrize('value', ['4GB', '1073741824', '512mb', '4GiB', ''])
+def test_a_queue_limit_in_pgbackrest_sizes_passes(tmp_path, value):
+    rc, results, stats = run_tasks(str(tmp_path), 'check_ranges.yml', wal_archive_archive_push_queue_max=value)
+    assert rc == 0, results

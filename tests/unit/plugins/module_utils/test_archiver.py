@@ -1,10 +1,14 @@
+import time
+
 import pytest
 
 from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import (
     archiver_status,
+    dropped_wal,
     is_failing,
     split_row,
     stanza_info,
+    waiting,
     works,
 )
 
@@ -61,7 +65,7 @@ def test_a_dict_row_is_read_as_a_tuple_row():
     keys = ('archive_mode', 'archived_count', 'last_archived_wal', 'last_archived_time', 'failed_count',
             'last_failed_wal', 'last_failed_time', 'failed_newer')
     assert archiver_status(dict(zip(keys, row(failed=1, last_failed=BAD, failed_newer=True)))) == tuple_status
-    assert set(tuple_status) == set(keys) | {'failing', 'message'}
+    assert set(tuple_status) == set(keys) | {'failing', 'message', 'waiting', 'repository'}
 
 
 def test_a_row_of_the_wrong_width_is_refused():
@@ -115,3 +119,60 @@ def test_a_failed_or_unexpected_info_says_why(rc, out, err, message):
     entry, why = stanza_info(rc, out, err, 'tmi' if 'main' not in message else 'main')
     assert entry is None
     assert message in why
+
+
+# What pgBackRest's asynchronous archive-push log holds when archive-push-queue-max was exceeded (2.45).
+DROP_LOG = [
+    "2026-12-02 04:53:59.381 P00  ERROR: [103]: unable to find a valid repository:",
+    "2026-12-02 04:54:03.117 P00   WARN: dropped WAL file '000000010000000000000002' because archive queue exceeded 32MB",
+    "2026-12-02 04:54:03.118 P00   WARN: dropped WAL file '000000010000000000000003' because archive queue exceeded 32MB",
+    "2026-12-02 04:54:05.001 P00   INFO: pushed WAL file '000000010000000000000007' to the archive",
+]
+
+
+def local_epoch(text):
+    return time.mktime(time.strptime(text, '%Y-%m-%d %H:%M:%S'))
+
+
+def test_no_drop_in_the_log_is_none():
+    assert dropped_wal(DROP_LOG[:1] + DROP_LOG[3:]) is None
+
+
+def test_drops_without_a_known_backup_are_a_possible_gap():
+    dropped = dropped_wal(DROP_LOG)
+    assert dropped['count'] == 2 and dropped['last_time'] == '2026-12-02 04:54:03'
+    assert dropped['wal'] == ['000000010000000000000003'] and dropped['open'] is None
+    assert dropped['message'].startswith('pgBackRest DROPPED WAL (archive-push-queue-max) 2 times, the last at '
+                                         '2026-12-02 04:54:03 (000000010000000000000003)')
+    assert 'the last backup could not be read' in dropped['message']
+
+
+def test_drops_after_the_newest_backup_are_an_open_gap():
+    dropped = dropped_wal(DROP_LOG, last_backup_stop=local_epoch('2026-12-02 04:00:00'))
+    assert dropped['open'] is True
+    assert 'gap there until the next full or differential backup' in dropped['message']
+
+
+def test_drops_before_the_newest_backup_are_closed():
+    dropped = dropped_wal(DROP_LOG, last_backup_stop=local_epoch('2026-12-02 04:55:00'))
+    assert dropped['open'] is False
+    assert dropped['message'].endswith('a backup taken since closes that gap.')
+
+
+def test_the_message_names_the_repository_and_the_wal_waiting_in_pg_wal():
+    wal = waiting((3, '2026-12-02 04:54:00+00', 16 * 1024 * 1024, 80 * 1024 * 1024))
+    assert wal['ready_bytes'] == 48 * 1024 * 1024
+    status = archiver_status(row(archived=2, last_archived=OK, failed=4, last_failed=BAD, failed_newer=True), wal,
+                             'repository host backup1 port 8432')
+    assert status['repository'] == 'repository host backup1 port 8432' and status['waiting'] == wal
+    assert status['message'].startswith('WAL archiving to repository host backup1 port 8432 fails (archive_mode on):')
+    assert ' 3 segments (48 MiB) wait in pg_wal for the archive since 2026-12-02 04:54:00+00 (pg_wal: 80 MiB).' \
+        in status['message']
+
+
+def test_without_the_right_to_list_pg_wal_the_message_says_nothing_of_it():
+    status = archiver_status(row(archived=2, last_archived=OK))
+    assert status['waiting'] is None and status['repository'] is None
+    assert status['message'] == ('WAL archiving works (archive_mode on): 2 segments archived, the last '
+                                 '000000010000000000000003 at 2026-12-01 02:00:00+00.')
+    assert 'pg_wal' not in status['message']

@@ -1,0 +1,56 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""tmi.postgresql.repo_stanzas: the stanzas a repository host serves, from the inventory.
+
+The database hosts say where their WAL goes (wal_archive_repo_host); the
+repository host's role reads the same inventory, so that the operator does not
+write each database host a second time. Documentation: repo_stanzas.yml beside
+this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+DEFAULT_KEYS = ('stanza', 'tls_server_port', 'version', 'cluster', 'port', 'socket_dir')
+
+
+def _value(variables, own, shared, default):
+    """The host's own wal_archive_* variable, else its tmi_postgresql_* one (when there is one), else default."""
+    if shared and shared in variables:
+        default = variables[shared]
+    return variables.get(own, default)
+
+
+def repo_stanzas(hostvars, hosts, names, defaults):
+    """One pgbackrest_repo_stanzas entry per host of hosts whose wal_archive_repo_host is one of names."""
+    missing = [key for key in DEFAULT_KEYS if key not in (defaults or {})]
+    if missing:
+        raise AnsibleFilterError('repo_stanzas: defaults lack %s' % ', '.join(missing))
+    wanted = set(names)
+    stanzas = []
+    for host in hosts:
+        variables = hostvars[host]
+        if variables.get('wal_archive_repo_host') not in wanted:
+            continue
+        version = _value(variables, 'wal_archive_version', 'tmi_postgresql_version', defaults['version'])
+        cluster = _value(variables, 'wal_archive_cluster', 'tmi_postgresql_cluster', defaults['cluster'])
+        stanzas.append({
+            'name': _value(variables, 'wal_archive_stanza', 'tmi_postgresql_pgbackrest_stanza', defaults['stanza']),
+            'host': host,
+            'host_port': _value(variables, 'wal_archive_tls_server_port', None, defaults['tls_server_port']),
+            'client_cn': host,
+            # Debian's layout, as the common role's tmi_postgresql_data_dir.
+            'pg_path': _value(variables, 'wal_archive_pg_path', 'tmi_postgresql_data_dir',
+                              '/var/lib/postgresql/%s/%s' % (version, cluster)),
+            'pg_port': _value(variables, 'wal_archive_port', 'tmi_postgresql_port', defaults['port']),
+            'pg_socket_path': _value(variables, 'wal_archive_socket_dir', 'tmi_postgresql_socket_dir',
+                                     defaults['socket_dir']),
+        })
+    return stanzas
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'repo_stanzas': repo_stanzas}
