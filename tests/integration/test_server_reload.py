@@ -46,7 +46,8 @@ def reload_with(server, workdir, lines):
 
 
 def test_a_refused_value_is_named_by_file_and_line(server, tmp_path):
-    before = sum(1 for _ in open(os.path.join(server.datadir, 'postgresql.conf')))
+    with open(os.path.join(server.datadir, 'postgresql.conf')) as f:
+        before = len(f.readlines())
     conf, rc, report = reload_with(server, str(tmp_path), ["archive_timeout = 'abc'"])
     name, result = failed_task(report)
     assert rc != 0 and name == 'Stop when PostgreSQL refused a setting.'

@@ -6,7 +6,6 @@ import os
 import subprocess
 
 import pytest
-import testinfra
 
 PROJECT = os.environ.get('MOLECULE_PROJECT_DIRECTORY') or os.path.abspath(
     os.path.join(os.path.dirname(__file__), '..', '..', '..'))
@@ -15,20 +14,6 @@ CONFIG = '/etc/tmi-postgresql/dump-repo/tmi-repo-db.conf'
 DUMPS = '/var/backups/tmi-postgresql/tmi-repo-db'
 SCRIPT = 'runuser -u %s -- /usr/local/sbin/tmi-pg-backup --config %s --no-syslog --json' % (DUMP_USER, CONFIG)
 DB_SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p 25432 -d postgres -c %s"
-
-
-def _host(name):
-    return testinfra.get_host('ansible://%s' % name, ansible_inventory=os.environ['MOLECULE_INVENTORY_FILE'])
-
-
-@pytest.fixture(scope='module')
-def db():
-    return _host('tmi-repo-db')
-
-
-@pytest.fixture(scope='module')
-def repo():
-    return _host('tmi-repo-host')
 
 
 def result_of(run):

@@ -2,10 +2,8 @@
 """What `molecule verify` checks on the database host and the repository host (issue 11)."""
 
 import json
-import os
 
 import pytest
-import testinfra
 
 STANZA = 'tmi'
 REPO_PATH = '/var/lib/pgbackrest'
@@ -18,20 +16,6 @@ CLIENT = (
     ' --repo1-host-key-file={key} --lock-path=/tmp/tmi-tls-test-{user} --log-level-file=off'
     ' --log-level-console=off --output=json info'
 )
-
-
-def _host(name):
-    return testinfra.get_host('ansible://%s' % name, ansible_inventory=os.environ['MOLECULE_INVENTORY_FILE'])
-
-
-@pytest.fixture(scope='module')
-def db():
-    return _host('tmi-repo-db')
-
-
-@pytest.fixture(scope='module')
-def repo():
-    return _host('tmi-repo-host')
 
 
 def repo_info(repo):
