@@ -155,6 +155,16 @@ def test_a_renewal_window_longer_than_the_validity_is_named_and_nothing_made(tmp
     assert not os.path.exists(os.path.join(str(tmp_path), 'db1'))
 
 
+def test_a_ca_host_missing_from_the_inventory_is_named_and_nothing_made(tmp_path):
+    rc, report = converge(tmp_path, pgbackrest_tls_ca_host='backup9.invalid')
+    failed = failures(report)
+    assert rc != 0 and sorted(failed) == ['db1', 'repo1']
+    name, msg = failed['db1']
+    assert name == 'Check that the CA host is in the inventory, before anything changes.'
+    assert 'pgbackrest_tls_ca_host is backup9.invalid' in msg and 'Nothing was changed.' in msg
+    assert not os.path.exists(os.path.join(str(tmp_path), 'db1'))
+
+
 def test_check_mode_makes_nothing_and_says_what_it_would(tmp_path):
     rc, report = converge(tmp_path, check=True)
     assert rc == 0, failures(report)
