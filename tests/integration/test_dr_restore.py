@@ -496,3 +496,17 @@ def test_no_dump_on_the_repository_host_is_a_clear_error(pg_server, live, roles,
     assert name == 'Fail when the repository host has no dump.'
     assert 'No dump of database %s in %s on the repository host localhost' % (live, repo_dir) in failure['msg']
     assert not os.path.exists(os.path.join(str(tmp_path), 'copies'))
+
+
+@NEEDS_ROOT
+def test_a_repository_host_missing_from_the_inventory_is_named(pg_server, live, roles, backup, backup_dir, repo_dir,
+                                                               tmp_path):
+    put_on_repository(repo_dir, backup, '20261202_020000', live, pg_server)
+    rc, report, result = dr_restore(pg_server, live, roles, backup_dir, str(tmp_path),
+                                    dr_restore_repo_host='backup9.invalid', dr_restore_repo_dir=repo_dir,
+                                    dr_restore_repo_copy_dir=os.path.join(str(tmp_path), 'copies'))
+    assert rc != 0
+    name, failure = failed_task(report)
+    assert name == 'Fail when the repository host is not in the inventory.'
+    assert 'dr_restore_repo_host is backup9.invalid' in failure['msg'] and 'Nothing was changed.' in failure['msg']
+    assert not os.path.exists(os.path.join(str(tmp_path), 'copies'))
