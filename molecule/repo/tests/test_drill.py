@@ -143,7 +143,7 @@ def test_the_rebuilt_host_archives_its_new_timeline_to_the_repository_host():
     assert timeline >= 2
     db.check_output('runuser -u postgres -- pgbackrest --stanza=tmi --log-level-console=warn check')
     pattern = '%08X*' % timeline
-    archived = container('tmi-repo-host').check_output('find /var/lib/pgbackrest/archive/tmi -name %s -type f', pattern)
+    archived = container('tmi-repo-host').check_output('find /var/lib/pgbackrest-repository/archive/tmi -name %s -type f', pattern)
     assert archived.splitlines(), 'no WAL of timeline %d on the repository host' % timeline
     assert superuser_rows(db, PORT, 'SELECT failed_count FROM pg_stat_archiver') == ['0']
 

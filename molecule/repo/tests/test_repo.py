@@ -6,7 +6,7 @@ import json
 import pytest
 
 STANZA = 'tmi'
-REPO_PATH = '/var/lib/pgbackrest'
+REPO_PATH = '/var/lib/pgbackrest-repository'
 TLS_TEST_DIR = '/root/tls-test'
 # A client of the repository host's TLS server with no configuration file of
 # its own: only the certificate files change from one test to the next.
