@@ -30,8 +30,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Reads the same in check mode; it never changes anything.
   diff_mode:
     support: none
+    description: Nothing changes, so there is no diff.
 notes:
   - Debian and its derivatives (C(dpkg-query)).
 '''
