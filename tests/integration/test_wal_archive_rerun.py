@@ -85,3 +85,24 @@ def test_a_second_run_changes_nothing_and_skips_the_end_to_end_check(setup):
     assert results["Read the state of the stanza and its backups again, after this run's change of the configuration."].get(
         'skipped') is True
     assert results['Take a first backup when there is none.'].get('skipped') is True
+
+
+def test_a_move_to_a_repository_host_at_the_old_repositorys_path_is_refused_before_any_change(setup):
+    # A one-host install with a backup in its local repository...
+    root, server, variables = setup
+    run_role(root, variables)
+    with open(variables['wal_archive_config_file']) as f:
+        one_host_config = f.read()
+    # ...moved to a repository host whose folder is the old repository's: pgBackRest would refuse repo1 and
+    # repo2 at one path (found by the first Molecule run of the move), so the role stops first.
+    variables = dict(variables, wal_archive_repo_host='backup1.invalid', wal_archive_previous_repo_path=variables['wal_archive_repo_path'])
+    play = [{'hosts': 'localhost', 'connection': 'local', 'gather_facts': False, 'vars_files': [COMMON_DEFAULTS],
+             'tasks': [{'name': 'role', 'ansible.builtin.include_role': {'name': NAME}, 'vars': variables}]}]
+    rc, results, stats = run_play(root, play)
+    guard = results["Check that the old local repository and the repository host's have different paths."]
+    assert rc != 0 and guard.get('failed') is True, results
+    assert 'is %s, the folder of the old local repository' % variables['wal_archive_repo_path'] in guard['msg']
+    assert guard['msg'].endswith('Nothing was changed.')
+    assert stats['changed'] == 0
+    with open(variables['wal_archive_config_file']) as f:
+        assert f.read() == one_host_config
