@@ -13,7 +13,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-DEFAULT_KEYS = ('stanza', 'tls_server_port', 'version', 'cluster', 'port', 'socket_dir')
+DEFAULT_KEYS = ('stanza', 'tls_server_port', 'version', 'cluster', 'port', 'socket_dir', 'config')
 
 
 def _value(variables, own, shared, default):
@@ -47,6 +47,9 @@ def repo_stanzas(hostvars, hosts, names, defaults):
             'pg_port': _value(variables, 'wal_archive_port', 'tmi_postgresql_port', defaults['port']),
             'pg_socket_path': _value(variables, 'wal_archive_socket_dir', 'tmi_postgresql_socket_dir',
                                      defaults['socket_dir']),
+            # Its pgbackrest.conf: the remote process the repository host starts there reads this file, not
+            # the one its TLS server was started with.
+            'pg_config': _value(variables, 'wal_archive_config_file', 'tmi_postgresql_pgbackrest_config', defaults['config']),
         })
     return stanzas
 

@@ -82,8 +82,9 @@ class RemoteLayout(object):
     """
 
     def __init__(self, archive_async=False, queue_max='', archive_process_max=2, settings=None, global_options=None,
-                 remote=True):
+                 remote=True, cipher_pass=''):
         self.remote = remote
+        self.cipher_pass = cipher_pass
         self.base = tempfile.mkdtemp(prefix='tmi-pgbr-remote-')
         self.db_config = os.path.join(self.base, 'db', 'pgbackrest.conf')
         self.repo_config = os.path.join(self.base, 'repo', 'pgbackrest.conf')
@@ -121,7 +122,7 @@ class RemoteLayout(object):
         self.folder('db', 'spool')
         db_conf = render_role_template('pgbackrest.conf.j2', dict(
             __wal_archive_remote=self.remote, wal_archive_repo_host=HOST, wal_archive_retention_full=2, wal_archive_repo_host_port=self.repo_port,
-            wal_archive_repo_host_cn=HOST, wal_archive_tls_server_address='127.0.0.1',
+            wal_archive_repo_host_cn=HOST, wal_archive_tls_server_address='127.0.0.1', wal_archive_repo_host_config=self.repo_config,
             wal_archive_tls_server_port=self.db_tls_port, wal_archive_tls_ca_file=ca, wal_archive_tls_cert_file=cert,
             wal_archive_tls_key_file=key, wal_archive_compress_type='zst', wal_archive_compress_level=3,
             wal_archive_process_max=1, wal_archive_log_path=self.db_log, wal_archive_lock_path=self.folder('db', 'lock'),
@@ -130,7 +131,8 @@ class RemoteLayout(object):
             wal_archive_port=self.server.port, wal_archive_socket_dir=self.server.socketdir, **self.archive))
         repo_conf = render_repo_template(dict(
             pgbackrest_repo_path=self.folder('repo', 'repository'), pgbackrest_repo_retention_full=2,
-            pgbackrest_repo_cipher_type='none', pgbackrest_repo_compress_type='zst', pgbackrest_repo_compress_level=3,
+            pgbackrest_repo_cipher_type='aes-256-cbc' if self.cipher_pass else 'none', pgbackrest_repo_cipher_pass=self.cipher_pass,
+            pgbackrest_repo_compress_type='zst', pgbackrest_repo_compress_level=3,
             pgbackrest_repo_process_max=1, pgbackrest_repo_log_path=self.folder('repo', 'log'),
             pgbackrest_repo_lock_path=self.folder('repo', 'lock'), pgbackrest_repo_tls_server_address='127.0.0.1',
             pgbackrest_repo_tls_server_port=self.repo_port, pgbackrest_repo_tls_ca_file=tls['ca'],
@@ -138,7 +140,7 @@ class RemoteLayout(object):
             pgbackrest_repo_global_options={},
             pgbackrest_repo_stanzas=[dict(name=STANZA, host=HOST, host_port=self.db_tls_port, client_cn=HOST,
                                           pg_path=self.server.datadir, pg_port=self.server.port,
-                                          pg_socket_path=self.server.socketdir)]))
+                                          pg_socket_path=self.server.socketdir, pg_config=self.db_config)]))
         for path, content in ((self.db_config, db_conf), (self.repo_config, repo_conf)):
             with open(path, 'w') as f:
                 f.write(content)

@@ -120,3 +120,18 @@ def test_a_full_queue_drops_wal_and_the_report_shows_the_gap_until_a_backup(layo
     assert report['archiving_gap'] is False and report['archiving']['dropped']['open'] is False
     assert any(line.startswith('- Dropped WAL: pgBackRest dropped WAL') and 'a backup taken since closes that gap' in line
                for line in markdown.splitlines())
+
+
+def test_the_configuration_files_at_other_paths_are_the_ones_each_side_reads(layout_of):
+    # Neither side's pgbackrest.conf is at pgBackRest's default path here, and the passphrase is only in the
+    # repository host's: the remote process each side's TLS server starts must read the file the other side
+    # names (repo1-host-config, pg1-host-config), not /etc/pgbackrest/pgbackrest.conf.
+    layout, _db = layout_of(cipher_pass='tmi-test-passphrase-not-secret')
+    layout.write_wal(2)
+    wait_for(lambda: layout.archiver()[0] >= 2, timeout=120)
+    assert layout.archiver()[1] == 0
+    layout.repo_pgbackrest('--type=full', 'backup')
+    info = layout.repo_pgbackrest('--output=json', 'info').stdout
+    assert '"cipher":"aes-256-cbc"' in info
+    assert [backup['type'] for backup in layout.backups()] == ['full']
+    layout.db_pgbackrest('check')

@@ -4,7 +4,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.tmi.postgresql.plugins.filter.repo_stanzas import repo_stanzas
 
 DEFAULTS = {'stanza': 'tmi', 'tls_server_port': 8432, 'version': 15, 'cluster': 'main', 'port': 5432,
-            'socket_dir': '/var/run/postgresql'}
+            'socket_dir': '/var/run/postgresql', 'config': '/etc/pgbackrest/pgbackrest.conf'}
 HOSTVARS = {
     'db1': {'wal_archive_repo_host': 'backup1'},
     'db2': {'wal_archive_repo_host': 'backup1', 'wal_archive_stanza': 'billing', 'tmi_postgresql_version': 17,
@@ -18,19 +18,29 @@ HOSTVARS = {
 def test_the_hosts_that_archive_here_become_stanzas_with_the_common_defaults():
     assert repo_stanzas(HOSTVARS, ['app1', 'backup1', 'db1'], ['backup1'], DEFAULTS) == [
         {'name': 'tmi', 'host': 'db1', 'host_port': 8432, 'client_cn': 'db1', 'pg_path': '/var/lib/postgresql/15/main',
-         'pg_port': 5432, 'pg_socket_path': '/var/run/postgresql'}]
+         'pg_port': 5432, 'pg_socket_path': '/var/run/postgresql',
+         'pg_config': '/etc/pgbackrest/pgbackrest.conf'}]
 
 
 def test_a_hosts_own_settings_win_and_other_repository_hosts_are_left_out():
     stanzas = repo_stanzas(HOSTVARS, list(HOSTVARS), ['backup1'], DEFAULTS)
     assert [s['host'] for s in stanzas] == ['db1', 'db2']
     assert stanzas[1] == {'name': 'billing', 'host': 'db2', 'host_port': 8442, 'client_cn': 'db2',
-                          'pg_path': '/var/lib/postgresql/17/main', 'pg_port': 5433, 'pg_socket_path': '/var/run/postgresql'}
+                          'pg_path': '/var/lib/postgresql/17/main', 'pg_port': 5433, 'pg_socket_path': '/var/run/postgresql',
+                          'pg_config': '/etc/pgbackrest/pgbackrest.conf'}
 
 
 def test_the_shared_data_directory_wins_over_the_debian_layout():
     hostvars = {'db1': {'wal_archive_repo_host': 'b', 'tmi_postgresql_data_dir': '/srv/pg'}}
     assert repo_stanzas(hostvars, ['db1'], ['b'], DEFAULTS)[0]['pg_path'] == '/srv/pg'
+
+
+def test_a_hosts_own_pgbackrest_configuration_is_named():
+    hostvars = {'db1': {'wal_archive_repo_host': 'b', 'tmi_postgresql_pgbackrest_config': '/etc/pgbackrest/tmi.conf'},
+                'db2': {'wal_archive_repo_host': 'b', 'tmi_postgresql_pgbackrest_config': '/etc/pgbackrest/tmi.conf',
+                        'wal_archive_config_file': '/srv/db2.conf'}}
+    assert [s['pg_config'] for s in repo_stanzas(hostvars, ['db1', 'db2'], ['b'], DEFAULTS)] == [
+        '/etc/pgbackrest/tmi.conf', '/srv/db2.conf']
 
 
 def test_no_host_archiving_here_is_an_empty_list():
