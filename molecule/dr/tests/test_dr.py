@@ -102,8 +102,13 @@ def run_playbook(name, limit, expect_rc=0, **extra):
     started = time.monotonic()
     result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
     seconds = time.monotonic() - started
-    assert result.returncode == expect_rc, '%s ended with %d:\n%s\n%s' % (
-        name, result.returncode, result.stdout[-6000:], result.stderr[-2000:])
+    # The whole output, for the post-mortem of a failed drill (the message below keeps its end only).
+    log = os.path.join(PROJECT, 'build', '%s-%s-%s.log' % (os.path.splitext(name)[0], limit, time.strftime('%Y%m%dT%H%M%S')))
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, 'w') as f:
+        f.write(result.stdout + result.stderr)
+    assert result.returncode == expect_rc, '%s ended with %d (whole output: %s):\n%s\n%s' % (
+        name, result.returncode, log, result.stdout[-6000:], result.stderr[-2000:])
     # ansible-core writes a failed task's message to stderr.
     return seconds, result.stdout + result.stderr
 

@@ -9,8 +9,7 @@ from test_repo import STANZA, repo_info
 
 OLD_PATH = '/var/lib/pgbackrest'
 # The old repository read on its own, as an operator would to restore from it.
-OLD_REPO = ('runuser -u postgres -- pgbackrest --no-config --repo1-path=%s --stanza=%s --log-level-file=off'
-            ' --lock-path=/tmp/tmi-old-repository-test' % (OLD_PATH, STANZA))
+OLD_REPO = 'runuser -u postgres -- pgbackrest --no-config --repo1-path=%s --stanza=%s --log-level-file=off' % (OLD_PATH, STANZA)
 
 
 def old_info(db):
