@@ -101,10 +101,10 @@ def test_lose_the_database_host_while_tmi_writes(drill):
 
 
 def test_rebuild_from_the_repository_host(drill):
-    # A new machine with nothing of ours on it (prepare.yml copies only the refusal tests' stranger);
-    # dr_rebuild.yml gets it a certificate of the repository host's CA. (An absolute path: run_playbook
-    # joins it to the playbooks folder.)
-    run_playbook(os.path.join(SCENARIO, 'prepare.yml'), DB)
+    # A new machine with nothing of ours on it but the refusal tests' stranger (stranger.yml, not prepare.yml,
+    # which would provision it as a one-host install); dr_rebuild.yml gets it a certificate of the repository
+    # host's CA. (An absolute path: run_playbook joins it to the playbooks folder.)
+    run_playbook(os.path.join(SCENARIO, 'stranger.yml'), DB)
     started = time.monotonic()
     _seconds, output = run_playbook('dr_rebuild.yml', DB)
     drill['measured']['rebuild_seconds'] = round(time.monotonic() - started, 1)
