@@ -30,7 +30,8 @@ trap 'rm -f "$log" "$results"; molecule destroy -s repo >/dev/null 2>&1 || true'
 molecule destroy -s repo >/dev/null 2>&1
 molecule converge -s repo >"$log" 2>&1 || { tail -n 40 "$log" >&2; exit 1; }
 dir=$(find "$HOME/.ansible/tmp" -maxdepth 1 -name 'molecule.*.repo' -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d ' ' -f 2-)
-export ANSIBLE_CONFIG="$dir/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$PWD/.venv/collections"
+# The scenario's inventory reads its cipher passphrase from a file in this folder.
+export ANSIBLE_CONFIG="$dir/ansible.cfg" ANSIBLE_COLLECTIONS_PATH="$PWD/.venv/collections" MOLECULE_EPHEMERAL_DIRECTORY="$dir"
 echo "# $(nproc) cores, commit $(git rev-parse --short HEAD), load average at start: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 printf 'run\tping\trerun\tratio\n'
 for run in $(seq 1 "$RUNS"); do
