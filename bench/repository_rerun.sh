@@ -11,20 +11,13 @@ set -euo pipefail
 
 RUNS=${RUNS:-3}
 export PATH="$PWD/.venv/bin:$PATH" NO_COLOR=1
+# shellcheck source=bench/timing.sh
+source "$(dirname "$0")/timing.sh"
 
-seconds_of() {
-    local start end
-    start=$(date +%s.%N)
-    "$@" >"$log" 2>&1
-    end=$(date +%s.%N)
-    awk -v start="$start" -v end="$end" 'BEGIN {print end - start}'
-}
 
-median() {
-    sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
 
 log=$(mktemp)
+TIMING_LOG=$log
 results=$(mktemp)
 trap 'rm -f "$log" "$results"; molecule destroy -s repo >/dev/null 2>&1 || true' EXIT
 molecule destroy -s repo >/dev/null 2>&1

@@ -16,18 +16,11 @@ REPO=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$REPO/.venv/bin:$PATH" NO_COLOR=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# shellcheck source=bench/timing.sh
+source "$REPO/bench/timing.sh"
+TIMING_LOG=$work/last.log
 
-seconds_of() {
-    local start end
-    start=$(date +%s.%N)
-    "$@" >"$work/last.log" 2>&1
-    end=$(date +%s.%N)
-    awk -v start="$start" -v end="$end" 'BEGIN {print end - start}'
-}
 
-median() {
-    sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
 
 echo "# $(nproc) cores, load average at start: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 printf 'commit\trun\tping\trerun\tratio\trecap\n'

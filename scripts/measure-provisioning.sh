@@ -15,14 +15,9 @@ set -euo pipefail
 RUNS=${RUNS:-3}
 PROFILE_ROLES=${PROFILE_ROLES:-0}
 export PATH="$PWD/.venv/bin:$PATH" NO_COLOR=1
+# shellcheck source=bench/timing.sh
+source "$PWD/bench/timing.sh"
 
-seconds_of() {
-    local start end
-    start=$(date +%s.%N)
-    "$@" >/dev/null 2>&1
-    end=$(date +%s.%N)
-    awk -v start="$start" -v end="$end" 'BEGIN {print end - start}'
-}
 
 # Molecule's folder of the scenario: the one its last command wrote (other
 # checkouts of the project have folders of their own beside it).
@@ -38,9 +33,6 @@ container_rerun() {
         ansible-playbook -i "$dir/inventory" site.yml >"$rerun_log" 2>&1
 }
 
-median() {
-    sort -n | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
-}
 
 results=$(mktemp)
 rerun_log=$(mktemp)
