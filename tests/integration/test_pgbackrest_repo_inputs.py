@@ -136,3 +136,35 @@ def test_the_stanzas_default_to_the_database_hosts_that_archive_here(tmp_path):
     assert '[billing]\npg1-host=db2.invalid\n' in config and 'pg1-port=5433\n' in config
     assert 'tls-server-auth=db1.invalid=tmi\ntls-server-auth=db2.invalid=billing\n' in config
     assert 'db3.invalid' not in config
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='the repository is postgres\'s, read through su')
+@pytest.mark.parametrize('passphrase,opens', [('tmi-the-repositorys-own-passphrase', True), (PASSPHRASE, False)],
+                         ids=['its-passphrase', 'another-passphrase'])
+def test_a_passphrase_that_does_not_open_the_repository_stops_the_role_before_its_configuration(tmp_path, passphrase, opens):
+    # An encrypted repository with a stanza (repo_server_helpers, real pgBackRest servers), read by the role as
+    # its owner with the passphrase of the configuration about to be written. Another passphrase would make
+    # every backup and archive-push fail from the next run on, and pgBackRest has no re-keying.
+    from repo_server_helpers import RemoteLayout
+    layout = RemoteLayout(cipher_pass='tmi-the-repositorys-own-passphrase').start()
+    try:
+        # /usr/bin/python3: postgres cannot run the virtual environment's interpreter (under /root).
+        rc, output, report = check_run(tmp_path, pgbackrest_repo_user='postgres', ansible_become_method='su',
+                                       ansible_python_interpreter='/usr/bin/python3',
+                                       pgbackrest_repo_path=os.path.join(layout.base, 'repo', 'repository'),
+                                       pgbackrest_repo_cipher_pass=passphrase)
+    finally:
+        layout.stop()
+    guard = task_result(report, 'Check that the encryption settings open every stanza of the repository.')
+    assert PASSPHRASE not in output
+    if opens:
+        assert rc == 0, output[-3000:]
+        assert guard.get('failed') is not True
+        return
+    assert rc != 0 and guard['failed'] is True
+    # pgBackRest's own words: its error ([CryptoError] or [FormatError], with the undecryptable bytes) and the file.
+    assert 'cannot read tmi in ' in guard['msg'] and "Error] unable to load info file '" in guard['msg'], guard['msg']
+    assert 'key/value found outside' not in guard['msg'], repr(guard['msg'])
+    assert guard['msg'].endswith('Nothing was changed in the configuration.')
+    with pytest.raises(AssertionError, match='did not run'):
+        task_result(report, "Write the configuration, readable by the repository's user only.")
