@@ -7,7 +7,8 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     # The attributes of the modules that only read (archiver_status,
-    # migration_version, pgbackrest_restore_plan, schema_validate).
+    # migration_version, pgbackrest_restore_plan, schema_validate, host_packages,
+    # pgbackrest_info).
     DOCUMENTATION = r'''
 attributes:
   check_mode:

@@ -27,13 +27,8 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    support: full
-    description: Reads the same in check mode; it never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - tmi.postgresql.read_only
 notes:
   - Debian and its derivatives (C(dpkg-query)).
 '''

@@ -33,13 +33,8 @@ options:
   cipher_pass:
     description: The passphrase of O(cipher_type=aes-256-cbc), as C(repo1-cipher-pass).
     type: str
-attributes:
-  check_mode:
-    support: full
-    description: Reads the same in check mode; it never changes anything.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
+extends_documentation_fragment:
+  - tmi.postgresql.read_only
 '''
 
 EXAMPLES = r'''
