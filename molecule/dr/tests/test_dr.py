@@ -103,8 +103,8 @@ def run_playbook(name, limit, expect_rc=0, **extra):
     result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
     seconds = time.monotonic() - started
     # The whole output, for the post-mortem of a failed drill (the message below keeps its end only).
-    log = os.path.join(PROJECT, 'build', '%s-%s-%s.log' % (os.path.splitext(os.path.basename(name))[0], limit,
-                                                          time.strftime('%Y%m%dT%H%M%S')))
+    playbook = os.path.splitext(os.path.basename(name))[0]
+    log = os.path.join(PROJECT, 'build', '%s-%s-%s.log' % (playbook, limit, time.strftime('%Y%m%dT%H%M%S')))
     os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, 'w') as f:
         f.write(result.stdout + result.stderr)
