@@ -144,24 +144,20 @@ def test_a_certificate_near_its_end_is_made_again_and_the_ca_kept(tmp_path):
     assert handshake(str(tmp_path), 'repo1', 'db1') == 'db1'
 
 
-def test_a_renewal_window_longer_than_the_validity_is_named_and_nothing_made(tmp_path):
-    rc, report = converge(tmp_path, pgbackrest_tls_renew_days=900)
+@pytest.mark.parametrize('settings,task,message', [
+    ({'pgbackrest_tls_renew_days': 900}, 'Check the ranges of the numeric settings, before anything changes.',
+     'pgbackrest_tls_renew_days is 900'),
+    ({'pgbackrest_tls_ca_host': 'backup9.invalid'}, 'Check that the CA host is in the inventory, before anything changes.',
+     'pgbackrest_tls_ca_host is backup9.invalid'),
+], ids=['renewal-window-longer-than-validity', 'ca-host-not-in-inventory'])
+def test_a_bad_setting_is_named_and_nothing_made(tmp_path, settings, task, message):
+    rc, report = converge(tmp_path, **settings)
     failed = failures(report)
     assert rc != 0 and sorted(failed) == ['db1', 'repo1']
     name, msg = failed['db1']
-    assert name == 'Check the ranges of the numeric settings, before anything changes.'
-    assert 'pgbackrest_tls_renew_days is 900' in msg and 'Nothing was changed.' in msg
+    assert name == task
+    assert message in msg and 'Nothing was changed.' in msg
     assert not os.path.exists(os.path.join(str(tmp_path), 'ca'))
-    assert not os.path.exists(os.path.join(str(tmp_path), 'db1'))
-
-
-def test_a_ca_host_missing_from_the_inventory_is_named_and_nothing_made(tmp_path):
-    rc, report = converge(tmp_path, pgbackrest_tls_ca_host='backup9.invalid')
-    failed = failures(report)
-    assert rc != 0 and sorted(failed) == ['db1', 'repo1']
-    name, msg = failed['db1']
-    assert name == 'Check that the CA host is in the inventory, before anything changes.'
-    assert 'pgbackrest_tls_ca_host is backup9.invalid' in msg and 'Nothing was changed.' in msg
     assert not os.path.exists(os.path.join(str(tmp_path), 'db1'))
 
 
