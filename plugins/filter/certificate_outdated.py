@@ -73,7 +73,8 @@ def certificate_outdated(pem, common_name, subject_alt_names, curve, renew_days,
     wanted_alt_names = sorted(str(name) for name in subject_alt_names)
     # x509 writes IPv6 addresses in their short form; so do the settings (IP:::1).
     return (not not_before <= renewal <= not_after
-            or [name.value for name in names][:1] != [common_name]
+            # An empty common_name wants a certificate without one (SAN only).
+            or [name.value for name in names][:1] != ([common_name] if common_name else [])
             or alt_names != wanted_alt_names
             or not isinstance(key, ec.EllipticCurvePublicKey)
             or key.curve.name != curve)

@@ -20,7 +20,7 @@ def make_pem(common_name='db1.example.org', names=None, key=None, days=825, star
     for name in NAMES if names is None else names:
         kind, value = name.split(':', 1)
         general.append(x509.DNSName(value) if kind == 'DNS' else x509.IPAddress(ipaddress.ip_address(value)))
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)] if common_name else [])
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
                .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days)))
     if general:
@@ -63,3 +63,11 @@ def test_a_certificate_that_ends_within_the_renewal_days_is_made_again():
 ])
 def test_other_names_or_another_key_make_it_again(pem, change):
     assert outdated(pem) is True, change
+
+
+def test_a_certificate_without_a_common_name_is_kept_when_none_is_wanted():
+    # etcd's gateway refuses a client certificate with a CN once authentication is on (tmi.postgresql.etcd).
+    pem = make_pem(common_name='')
+    assert not certificate_outdated(pem, '', NAMES, 'secp384r1', 30, now=NOW)
+    assert certificate_outdated(pem, 'db1.example.org', NAMES, 'secp384r1', 30, now=NOW)
+    assert certificate_outdated(make_pem(), '', NAMES, 'secp384r1', 30, now=NOW)
