@@ -1,0 +1,91 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What `molecule verify` checks of the Patroni cluster (issue 12): two members, one leader and one synchronous
+standby, running with the settings the server, ssl and pg_hba roles handed over, and nothing of theirs left in
+files that Patroni would override."""
+
+import json
+
+import pytest
+
+DB_MEMBERS = {"tmi-ha-1": 25451, "tmi-ha-2": 25452}
+PATRONICTL = 'runuser -u postgres -- patronictl -c /etc/patroni/15-main.yml '
+SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d %s -c %s"
+
+
+def cluster(host):
+    result = host.run(PATRONICTL + 'list -f json')
+    assert result.rc == 0, result.stderr
+    return dict((m['Member'], m) for m in json.loads(result.stdout))
+
+
+def rows(host, sql, database='postgres'):
+    result = host.run(SQL, str(DB_MEMBERS[host.backend.host]), database, sql)
+    assert result.rc == 0, result.stderr
+    return [line for line in result.stdout.splitlines() if line]
+
+
+def test_one_leader_and_one_synchronous_standby_streaming(hosts):
+    members = cluster(hosts['tmi-ha-1'])
+    assert sorted(members) == sorted(DB_MEMBERS)
+    roles = sorted(m['Role'] for m in members.values())
+    assert roles == ['Leader', 'Sync Standby'], members
+    assert all(m['State'] in ('running', 'streaming') for m in members.values()), members
+    assert all(m.get('Lag in MB', 0) in (0, '', None) for m in members.values()), members
+
+
+@pytest.mark.parametrize('member', sorted(DB_MEMBERS))
+def test_patroni_runs_under_systemd_and_owns_the_cluster(hosts, member):
+    host = hosts[member]
+    service = host.service('patroni@15-main')
+    assert service.is_running and service.is_enabled
+    assert not host.service('postgresql@15-main').is_running
+    assert host.file('/etc/postgresql/15/main/start.conf').content_string.strip() == 'manual'
+    # postgresql-common still knows the cluster: the other roles and the operator's tools find it.
+    listed = json.loads(host.check_output('pg_lsclusters --json'))
+    assert [(c['version'], c['cluster'], c['pgdata']) for c in listed] == [(15, 'main', '/var/lib/postgresql/15/main')]
+    config = host.file('/etc/patroni/15-main.yml')
+    assert (config.user, config.group, config.mode) == ('postgres', 'postgres', 0o600)
+
+
+@pytest.mark.parametrize('member', sorted(DB_MEMBERS))
+def test_the_roles_settings_reach_postgresql_through_patroni(hosts, member):
+    host = hosts[member]
+    settings = dict(line.split('|', 1) for line in rows(host, "SELECT name || '|' || setting FROM pg_settings WHERE name IN "
+                                                           "('ssl', 'log_connections', 'password_encryption', 'max_connections',"
+                                                           " 'shared_preload_libraries', 'port', 'cluster_name', 'log_directory')"))
+    assert settings['ssl'] == 'on'
+    assert settings['log_connections'] == 'on'
+    assert settings['password_encryption'] == 'scram-sha-256'
+    assert settings['max_connections'] == '100'
+    assert 'pgaudit' in settings['shared_preload_libraries']
+    assert settings['port'] == str(DB_MEMBERS[member])
+    assert settings['cluster_name'] == 'tmi'
+    assert settings['log_directory'] == '/var/log/postgresql/15-main'
+    # No drop-in of ours: Patroni's file is the only place the settings are written.
+    assert host.run('ls /etc/postgresql/15/main/conf.d/ 2>/dev/null').stdout.split() == []
+
+
+def test_pg_hba_is_the_same_on_both_members_tls_only_with_replication_from_the_members(hosts):
+    texts = [hosts[m].file('/etc/postgresql/15/main/pg_hba.conf').content_string for m in sorted(DB_MEMBERS)]
+    rules = [[' '.join(line.split()) for line in text.splitlines() if line.strip() and not line.startswith('#')] for text in texts]
+    assert rules[0] == rules[1]
+    assert 'local all postgres peer' in rules[0]
+    assert 'hostssl replication tmi_replication 127.0.0.1/32 scram-sha-256' in rules[0]
+    assert not [r for r in rules[0] if r.split()[0] in ('host', 'hostnossl') or r.split()[-1] in ('trust', 'md5', 'password')]
+
+
+def test_the_replication_and_rewind_roles_have_nothing_more_than_they_need(hosts):
+    leader = hosts['tmi-ha-1'] if cluster(hosts['tmi-ha-1'])['tmi-ha-1']['Role'] == 'Leader' else hosts['tmi-ha-2']
+    replication = rows(leader, "SELECT rolcanlogin, rolreplication, rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, "
+                               "rolinherit, rolconnlimit FROM pg_roles WHERE rolname = 'tmi_replication'")
+    assert replication == ['t|t|f|f|f|f|f|5']
+    rewind = rows(leader, "SELECT rolcanlogin, rolreplication, rolsuper, rolcreaterole FROM pg_roles WHERE rolname = 'tmi_rewind'")
+    assert rewind == ['t|f|f|f']
+
+
+def test_the_standby_refuses_writes(hosts):
+    members = cluster(hosts['tmi-ha-1'])
+    standby = [name for name, m in members.items() if m['Role'] != 'Leader'][0]
+    result = hosts[standby].run(SQL, str(DB_MEMBERS[standby]), 'tmi', 'CREATE TABLE no_write (a int)')
+    assert result.rc != 0
+    assert 'read-only transaction' in result.stderr
