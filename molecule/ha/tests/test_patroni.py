@@ -42,7 +42,7 @@ def test_patroni_runs_under_systemd_and_owns_the_cluster(hosts, member):
     assert host.file('/etc/postgresql/15/main/start.conf').content_string.strip() == 'manual'
     # postgresql-common still knows the cluster: the other roles and the operator's tools find it.
     listed = json.loads(host.check_output('pg_lsclusters --json'))
-    assert [(c['version'], c['cluster'], c['pgdata']) for c in listed] == [(15, 'main', '/var/lib/postgresql/15/main')]
+    assert [(str(c['version']), c['cluster'], c['pgdata']) for c in listed] == [('15', 'main', '/var/lib/postgresql/15/main')]
     config = host.file('/etc/patroni/15-main.yml')
     assert (config.user, config.group, config.mode) == ('postgres', 'postgres', 0o600)
 
