@@ -100,7 +100,8 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 # Debian 12 images are built locally when missing (MOLECULE_IMAGE and
 # MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default (no init system,
 # pg_ctlcluster), systemd, dr (the disaster-recovery drill on two
-# containers) and repo (a database host and a pgBackRest repository host);
+# containers), repo (a database host and a pgBackRest repository host) and
+# proxy (HAProxy in front of two Patroni members that do not run, on systemd);
 # `make molecule MOLECULE_ARGS='-s default'` runs one.
 MOLECULE_ARGS ?= --all
 molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
