@@ -101,7 +101,8 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 # MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default (no init system,
 # pg_ctlcluster), systemd, dr (the disaster-recovery drill on two
 # containers), repo (a database host and a pgBackRest repository host) and
-# ha (the etcd cluster of high availability on three systemd containers);
+# ha (etcd, Patroni on two members and the proxy on three systemd
+# containers) and proxy (the proxy role's own refusals and reloads);
 # `make molecule MOLECULE_ARGS='-s default'` runs one.
 MOLECULE_ARGS ?= --all
 molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
