@@ -50,9 +50,10 @@ def test_patroni_runs_under_systemd_and_owns_the_cluster(hosts, member):
 @pytest.mark.parametrize('member', sorted(DB_MEMBERS))
 def test_the_roles_settings_reach_postgresql_through_patroni(hosts, member):
     host = hosts[member]
-    settings = dict(line.split('|', 1) for line in rows(host, "SELECT name || '|' || setting FROM pg_settings WHERE name IN "
-                                                           "('ssl', 'log_connections', 'password_encryption', 'max_connections',"
-                                                           " 'shared_preload_libraries', 'port', 'cluster_name', 'log_directory')"))
+    names = ('ssl', 'log_connections', 'password_encryption', 'max_connections', 'shared_preload_libraries', 'port',
+             'cluster_name', 'log_directory')
+    settings = dict(line.split('|', 1) for line in rows(
+        host, "SELECT name || '|' || setting FROM pg_settings WHERE name IN (%s)" % ', '.join("'%s'" % n for n in names)))
     assert settings['ssl'] == 'on'
     assert settings['log_connections'] == 'on'
     assert settings['password_encryption'] == 'scram-sha-256'
@@ -89,3 +90,36 @@ def test_the_standby_refuses_writes(hosts):
     result = hosts[standby].run(SQL, str(DB_MEMBERS[standby]), 'tmi', 'CREATE TABLE no_write (a int)')
     assert result.rc != 0
     assert 'read-only transaction' in result.stderr
+
+
+def postmaster_start(host):
+    return rows(host, 'SELECT pg_postmaster_start_time()')[0]
+
+
+def site(*extra):
+    import os
+    import subprocess
+    argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
+            os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], 'playbooks', 'site.yml')]
+    for value in extra:
+        argv += ['-e', json.dumps(value)]
+    result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def test_site_applies_a_reload_change_without_a_restart_and_only_flags_a_restart_change(hosts):
+    started = dict((m, postmaster_start(hosts[m])) for m in DB_MEMBERS)
+    try:
+        output = site({'server_settings': {'work_mem': '8MB'}, 'server_max_connections': 120})
+        for member in DB_MEMBERS:
+            host = hosts[member]
+            assert rows(host, "SELECT setting FROM pg_settings WHERE name = 'work_mem'") == ['8192']
+            # max_connections is Patroni's shared setting: patched in etcd, applied at the next restart only.
+            assert rows(host, "SELECT setting, pending_restart FROM pg_settings WHERE name = 'max_connections'") == ['100|t']
+            assert postmaster_start(host) == started[member], 'site.yml restarted %s' % member
+        assert 'Patch the shared settings that differ' in output
+    finally:
+        site()
+    for member in DB_MEMBERS:
+        assert rows(hosts[member], "SELECT setting FROM pg_settings WHERE name = 'work_mem'") == ['4096']

@@ -1,0 +1,81 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A writer that commits as TMI does, through the .env file, and reconnects when its server goes away.
+
+It commits one row of TMI's users table every ~50 ms as the .env's user, over TLS, to the .env's host and port
+(the proxy), and records each acknowledged row with the time of its acknowledgement, and each outage: the time of
+the first failure and the time of the next acknowledged commit. The container names of the scenario resolve only
+inside the containers (their /etc/hosts), so the connection goes to loopback (hostaddr) under the .env's host
+name: the address the proxy listens on for the whole scenario.
+"""
+
+import os
+import re
+import sys
+import threading
+import time
+
+import psycopg2
+
+# The dr scenario's .env reader (read-only here: that scenario owns it).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'dr', 'tests'))
+
+from test_dr import parse_env, utc_now  # noqa: E402,F401  pylint: disable=unused-import
+
+ROW_EMAIL = re.compile(r'^ha-(\d+)@example\.org$')
+
+
+def connect(env, timeout=3):
+    return psycopg2.connect(host=env['POSTGRES_HOST'], hostaddr='127.0.0.1', port=int(env['POSTGRES_PORT']),
+                            user=env['POSTGRES_USER'], password=env['POSTGRES_PASSWORD'], dbname=env['POSTGRES_DB'],
+                            sslmode=env['POSTGRES_SSLMODE'], connect_timeout=timeout)
+
+
+class Writer(threading.Thread):
+    """Commits rows until stopped; reconnects after a failure and records the outage."""
+
+    def __init__(self, env, first=1, pause=0.05):
+        super().__init__(daemon=True)
+        self.env = env
+        self.next = first
+        self.pause = pause
+        self.acked = []      # (n, acknowledged at)
+        self.outages = []    # [failed at, next acknowledged at or None, error text]
+        self._stop_event = threading.Event()
+
+    def run(self):
+        conn = None
+        while not self._stop_event.is_set():
+            try:
+                if conn is None:
+                    conn = connect(self.env)
+                    conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute('INSERT INTO users (email, name) VALUES (%s, %s)',
+                                ('ha-%d@example.org' % self.next, 'HA drill row %d' % self.next))
+                now = utc_now()
+                self.acked.append((self.next, now))
+                if self.outages and self.outages[-1][1] is None:
+                    self.outages[-1][1] = now
+                self.next += 1
+                time.sleep(self.pause)
+            except psycopg2.Error as exc:
+                # The row was not acknowledged: it may or may not be committed, and it is not counted.
+                if not self.outages or self.outages[-1][1] is not None:
+                    self.outages.append([utc_now(), None, str(exc).strip().splitlines()[0] if str(exc) else repr(exc)])
+                self.next += 1
+                try:
+                    if conn is not None:
+                        conn.close()
+                except psycopg2.Error:
+                    pass
+                conn = None
+                time.sleep(0.2)
+        if conn is not None:
+            conn.close()
+
+    def acked_after(self, moment):
+        return [n for n, at in self.acked if at > moment]
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(30)

@@ -1,0 +1,176 @@
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The failover drill of issue 12, while a writer commits as TMI does, through the .env file and the proxy.
+
+1. The leader's container is killed (`docker kill`): Patroni promotes the synchronous standby by itself, the
+   writer resumes through the same .env, and every acknowledged row is on the new leader.
+2. The old leader's container starts again: it rejoins as a standby (pg_rewind).
+3. switchover.yml swaps back, with nothing lost; a switchover to a member that does not exist is refused.
+4. etcd loses its quorum: no member is promoted, the leader stops taking writes once it cannot renew its lock
+   (Patroni's documented behaviour without failsafe mode), and nothing splits; with the quorum back the cluster
+   has a leader again.
+
+conftest.py runs these tests after the checks of the converged cluster. They run with TMI_HA_DRILL=1
+(`make drill-ha`); `make test` leaves them out to stay within its 45 minutes. The measurements are printed and
+written to build/molecule-ha-drill.json in the checkout.
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from ha_writer import ROW_EMAIL, Writer, parse_env, utc_now
+
+pytestmark = pytest.mark.skipif(not os.environ.get('TMI_HA_DRILL'), reason='the drill runs with TMI_HA_DRILL=1 (make drill-ha)')
+
+PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
+RESULTS = os.path.join(PROJECT, 'build', 'molecule-ha-drill.json')
+DB_MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
+PATRONICTL = 'runuser -u postgres -- patronictl -c /etc/patroni/15-main.yml '
+SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d tmi -c %s"
+
+
+def docker(*args):
+    return subprocess.run(['docker'] + list(args), check=True, capture_output=True, text=True).stdout
+
+
+def run_playbook(name, expect_rc=0, **extra):
+    argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
+            os.path.join(PROJECT, 'playbooks', name)]
+    if extra:
+        argv += ['-e', json.dumps(extra)]
+    result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
+    log = os.path.join(PROJECT, 'build', 'ha-%s-%s.log' % (os.path.splitext(name)[0], time.strftime('%Y%m%dT%H%M%S')))
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, 'w') as f:
+        f.write(result.stdout + result.stderr)
+    assert result.returncode == expect_rc, '%s ended with %d (whole output: %s):\n%s\n%s' % (
+        name, result.returncode, log, result.stdout[-4000:], result.stderr[-2000:])
+    return result.stdout + result.stderr
+
+
+def unique_first():
+    """A first row number no earlier writer used, even on a cluster that a previous verify drilled."""
+    return int(time.time() * 100)
+
+
+def members(host):
+    result = host.run(PATRONICTL + 'list -f json')
+    if result.rc != 0:
+        return {}
+    return dict((m['Member'], m) for m in json.loads(result.stdout))
+
+
+def wait_for(what, check, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError('%s: not within %d s' % (what, seconds))
+
+
+def leader_of(host):
+    found = [name for name, m in members(host).items() if m['Role'] == 'Leader' and m['State'] == 'running']
+    return found[0] if found else None
+
+
+def numbers_on(host, member):
+    result = host.run(SQL, str(DB_MEMBERS[member]), "SELECT email FROM users WHERE email LIKE 'ha-%'")
+    assert result.rc == 0, result.stderr
+    return set(int(ROW_EMAIL.match(line).group(1)) for line in result.stdout.split())
+
+
+@pytest.fixture(scope='module')
+def drill(hosts):
+    state = {'measured': {}}
+    env = parse_env(hosts['tmi-ha-1'].file('/etc/tmi/tmi.env').content_string)
+    state['env'] = env
+    yield state
+    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+    with open(RESULTS, 'w') as f:
+        json.dump(state['measured'], f, indent=2, sort_keys=True)
+    print('\nHA drill: %s' % json.dumps(state['measured'], indent=2, sort_keys=True))
+
+
+def test_the_leaders_container_is_killed_and_the_standby_takes_over(hosts, drill):
+    old = leader_of(hosts['tmi-ha-1'])
+    new = [m for m in DB_MEMBERS if m != old][0]
+    drill['old'], drill['new'] = old, new
+    writer = Writer(drill['env'], first=unique_first())
+    writer.start()
+    wait_for('the writer commits', lambda: len(writer.acked) > 40, 30)
+    killed = utc_now()
+    docker('kill', old)
+    # The first failure after the kill, and the first commit acknowledged after it.
+    outage = wait_for('the writer fails, then commits again', lambda: next(
+        (o for o in writer.outages if o[0] >= killed and o[1] is not None), None), 120)
+    wait_for('a few more commits', lambda: len(writer.acked_after(outage[1])) > 20, 30)
+    writer.stop()
+    last_before = max(at for n, at in writer.acked if at <= outage[0])
+    drill['measured']['failover_seconds'] = round((outage[1] - killed).total_seconds(), 1)
+    drill['measured']['writes_refused_seconds'] = round((outage[1] - last_before).total_seconds(), 1)
+    drill['measured']['first_error'] = outage[2]
+    assert leader_of(hosts[new]) == new
+    present = numbers_on(hosts[new], new)
+    acked = [n for n, _at in writer.acked]
+    lost = sorted(set(acked) - present)
+    drill['measured']['rows_acknowledged'] = len(acked)
+    drill['measured']['rows_lost'] = len(lost)
+    assert lost == [], 'acknowledged rows missing on the new leader: %s' % lost[:20]
+
+
+def test_the_old_leader_comes_back_and_rejoins_as_the_synchronous_standby(hosts, drill):
+    started = time.monotonic()
+    docker('start', drill['old'])
+    wait_for('%s streams from %s' % (drill['old'], drill['new']),
+             lambda: members(hosts[drill['new']]).get(drill['old'], {}).get('State') in ('running', 'streaming')
+             and members(hosts[drill['new']])[drill['old']]['Role'] == 'Sync Standby', 180)
+    drill['measured']['rejoin_seconds'] = round(time.monotonic() - started, 1)
+    journal = hosts[drill['old']].run('journalctl -u patroni@15-main --no-pager').stdout
+    assert 'pg_rewind' in journal, 'the old leader was not rewound'
+
+
+def test_a_switchover_to_a_member_that_does_not_exist_is_refused(hosts):
+    output = run_playbook('switchover.yml', expect_rc=2, patroni_switchover_candidate='tmi-ha-9')
+    assert 'tmi-ha-9 is not a member of cluster tmi (members: tmi-ha-1, tmi-ha-2). Nothing was changed.' in output
+
+
+def test_switchover_swaps_back_with_nothing_lost(hosts, drill):
+    writer = Writer(drill['env'], first=unique_first())
+    writer.start()
+    wait_for('the writer commits', lambda: len(writer.acked) > 20, 30)
+    started = utc_now()
+    run_playbook('switchover.yml', patroni_switchover_candidate=drill['old'])
+    done = utc_now()
+    wait_for('the writer commits after the switchover', lambda: len(writer.acked_after(done)) > 0, 60)
+    writer.stop()
+    pauses = [(back - failed).total_seconds() for failed, back, _error in writer.outages if back and failed >= started]
+    drill['measured']['switchover_pause_seconds'] = round(max(pauses), 1) if pauses else 0.0
+    assert leader_of(hosts[drill['old']]) == drill['old']
+    present = numbers_on(hosts[drill['old']], drill['old'])
+    lost = sorted(set(n for n, _at in writer.acked) - present)
+    assert lost == [], 'acknowledged rows missing after the switchover: %s' % lost[:20]
+
+
+def test_without_an_etcd_quorum_nothing_is_promoted_and_nothing_splits(hosts, drill):
+    leader = leader_of(hosts['tmi-ha-1'])
+    for member in ('tmi-ha-2', 'tmi-ha-3'):
+        hosts[member].run('systemctl stop etcd')
+    try:
+        # ttl 30 s: the leader cannot renew its lock and demotes itself; the standby cannot take it.
+        def read_only_everywhere():
+            states = [hosts[m].run(SQL, str(DB_MEMBERS[m]), 'SELECT pg_is_in_recovery()').stdout.strip() for m in DB_MEMBERS]
+            return states == ['t', 't']
+        wait_for('both members read-only without a quorum', read_only_everywhere, 90)
+        drill['measured']['quorum_loss_primaries'] = 0
+    finally:
+        for member in ('tmi-ha-2', 'tmi-ha-3'):
+            hosts[member].run('systemctl start etcd')
+    back = wait_for('a leader once the quorum is back', lambda: leader_of(hosts['tmi-ha-1']), 120)
+    assert back in DB_MEMBERS
+    drill['measured']['leader_after_quorum'] = back
