@@ -4,6 +4,8 @@ standby, running with the settings the server, ssl and pg_hba roles handed over,
 files that Patroni would override."""
 
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -96,16 +98,14 @@ def postmaster_start(host):
     return rows(host, 'SELECT pg_postmaster_start_time()')[0]
 
 
-def site(*extra):
-    import os
-    import subprocess
+def site(*extra, **expect):
     argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
             os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], 'playbooks', 'site.yml')]
     for value in extra:
         argv += ['-e', json.dumps(value)]
     result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return result.stdout
+    assert result.returncode == expect.get('rc', 0), result.stdout[-4000:] + result.stderr[-2000:]
+    return result.stdout + result.stderr
 
 
 def test_site_applies_a_reload_change_without_a_restart_and_only_flags_a_restart_change(hosts):
@@ -123,3 +123,11 @@ def test_site_applies_a_reload_change_without_a_restart_and_only_flags_a_restart
         site()
     for member in DB_MEMBERS:
         assert rows(hosts[member], "SELECT setting FROM pg_settings WHERE name = 'work_mem'") == ['4096']
+
+
+def test_wal_archiving_under_patroni_is_refused_until_it_exists(hosts):
+    before = hosts['tmi-ha-1'].file('/etc/patroni/15-main.yml').md5sum
+    output = site({'tmi_postgresql_wal_archive_enabled': True}, rc=2)
+    assert 'WAL archiving and the logical backups of a Patroni cluster are not there yet' in output
+    assert 'Nothing was changed.' in output
+    assert hosts['tmi-ha-1'].file('/etc/patroni/15-main.yml').md5sum == before
