@@ -102,7 +102,7 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 # pg_ctlcluster), systemd, dr (the disaster-recovery drill on two
 # containers), repo (a database host and a pgBackRest repository host) and
 # ha (etcd, Patroni on two members and the proxy on three systemd
-# containers) and proxy (the proxy role's own refusals and reloads);
+# containers);
 # `make molecule MOLECULE_ARGS='-s default'` runs one.
 MOLECULE_ARGS ?= --all
 molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
