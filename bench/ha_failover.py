@@ -21,7 +21,6 @@ not collect bench/.
 
 import argparse
 import datetime
-import json
 import os
 import statistics
 import subprocess
@@ -31,34 +30,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'molecule', 'ha', 'tests'))
 
-from ha_writer import ROW_EMAIL, Writer, parse_env, utc_now  # noqa: E402
+from ha_writer import PATRONICTL, ROW_EMAIL, Writer, docker, leader, members, parse_env, utc_now, wait_for  # noqa: E402
 
 MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
-PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', '/etc/patroni/15-main.yml']
-
-
-def docker(*args, check=True):
-    return subprocess.run(['docker'] + list(args), check=check, capture_output=True, text=True)
-
-
-def members(via):
-    result = docker('exec', via, *PATRONICTL, 'list', '-f', 'json', check=False)
-    return dict((m['Member'], m) for m in json.loads(result.stdout)) if result.returncode == 0 else {}
-
-
-def wait_for(what, check, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise SystemExit('%s: not within %d s' % (what, seconds))
-
-
-def leader(via):
-    found = [n for n, m in members(via).items() if m['Role'] == 'Leader' and m['State'] == 'running']
-    return found[0] if found else None
 
 
 def settle(sync):

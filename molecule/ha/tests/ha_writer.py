@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A writer that commits as TMI does, through the .env file, and reconnects when its server goes away.
+"""The HA drill's writer, which commits as TMI does through the .env file, and its view of the Patroni cluster.
 
 It commits one row of TMI's users table every ~50 ms as the .env's user, over TLS, to the .env's host and port
 (the proxy), and records each acknowledged row with the time of its acknowledgement, and each outage: the time of
@@ -8,8 +8,10 @@ inside the containers (their /etc/hosts), so the connection goes to loopback (ho
 name: the address the proxy listens on for the whole scenario.
 """
 
+import json
 import os
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -22,6 +24,32 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from test_dr import parse_env, utc_now  # noqa: E402,F401  pylint: disable=unused-import
 
 ROW_EMAIL = re.compile(r'^ha-(\d+)@example\.org$')
+PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', '/etc/patroni/15-main.yml']
+
+
+def docker(*args, check=True):
+    return subprocess.run(['docker'] + list(args), check=check, capture_output=True, text=True)
+
+
+def members(container):
+    """The cluster's members as patronictl on that container sees them ({} when it cannot tell)."""
+    result = docker('exec', container, *PATRONICTL, 'list', '-f', 'json', check=False)
+    return dict((m['Member'], m) for m in json.loads(result.stdout)) if result.returncode == 0 else {}
+
+
+def leader(container):
+    found = [n for n, m in members(container).items() if m['Role'] == 'Leader' and m['State'] == 'running']
+    return found[0] if found else None
+
+
+def wait_for(what, check, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError('%s: not within %d s' % (what, seconds))
 
 
 def connect(env, timeout=3):

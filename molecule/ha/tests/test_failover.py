@@ -21,19 +21,14 @@ import time
 
 import pytest
 
-from ha_writer import ROW_EMAIL, Writer, parse_env, utc_now
+from ha_writer import ROW_EMAIL, Writer, docker, leader, members, parse_env, utc_now, wait_for
 
 pytestmark = pytest.mark.skipif(not os.environ.get('TMI_HA_DRILL'), reason='the drill runs with TMI_HA_DRILL=1 (make drill-ha)')
 
 PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
 RESULTS = os.path.join(PROJECT, 'build', 'molecule-ha-drill.json')
 DB_MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
-PATRONICTL = 'runuser -u postgres -- patronictl -c /etc/patroni/15-main.yml '
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d tmi -c %s"
-
-
-def docker(*args):
-    return subprocess.run(['docker'] + list(args), check=True, capture_output=True, text=True).stdout
 
 
 def run_playbook(name, expect_rc=0, **extra):
@@ -56,28 +51,6 @@ def unique_first():
     return int(time.time() * 100)
 
 
-def members(host):
-    result = host.run(PATRONICTL + 'list -f json')
-    if result.rc != 0:
-        return {}
-    return dict((m['Member'], m) for m in json.loads(result.stdout))
-
-
-def wait_for(what, check, seconds):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(1)
-    raise AssertionError('%s: not within %d s' % (what, seconds))
-
-
-def leader_of(host):
-    found = [name for name, m in members(host).items() if m['Role'] == 'Leader' and m['State'] == 'running']
-    return found[0] if found else None
-
-
 def numbers_on(host, member):
     result = host.run(SQL, str(DB_MEMBERS[member]), "SELECT email FROM users WHERE email LIKE 'ha-%'")
     assert result.rc == 0, result.stderr
@@ -97,7 +70,7 @@ def drill(hosts):
 
 
 def test_the_leaders_container_is_killed_and_the_standby_takes_over(hosts, drill):
-    old = leader_of(hosts['tmi-ha-1'])
+    old = leader('tmi-ha-1')
     new = [m for m in DB_MEMBERS if m != old][0]
     drill['old'], drill['new'] = old, new
     writer = Writer(drill['env'], first=unique_first())
@@ -114,7 +87,7 @@ def test_the_leaders_container_is_killed_and_the_standby_takes_over(hosts, drill
     drill['measured']['failover_seconds'] = round((outage[1] - killed).total_seconds(), 1)
     drill['measured']['writes_refused_seconds'] = round((outage[1] - last_before).total_seconds(), 1)
     drill['measured']['first_error'] = outage[2]
-    assert leader_of(hosts[new]) == new
+    assert leader(new) == new
     present = numbers_on(hosts[new], new)
     acked = [n for n, _at in writer.acked]
     lost = sorted(set(acked) - present)
@@ -127,8 +100,8 @@ def test_the_old_leader_comes_back_and_rejoins_as_the_synchronous_standby(hosts,
     started = time.monotonic()
     docker('start', drill['old'])
     wait_for('%s streams from %s' % (drill['old'], drill['new']),
-             lambda: members(hosts[drill['new']]).get(drill['old'], {}).get('State') in ('running', 'streaming')
-             and members(hosts[drill['new']])[drill['old']]['Role'] == 'Sync Standby', 180)
+             lambda: members(drill['new']).get(drill['old'], {}).get('State') in ('running', 'streaming')
+             and members(drill['new'])[drill['old']]['Role'] == 'Sync Standby', 180)
     drill['measured']['rejoin_seconds'] = round(time.monotonic() - started, 1)
     journal = hosts[drill['old']].run('journalctl -u patroni@15-main --no-pager').stdout
     assert 'pg_rewind' in journal, 'the old leader was not rewound'
@@ -150,26 +123,30 @@ def test_switchover_swaps_back_with_nothing_lost(hosts, drill):
     writer.stop()
     pauses = [(back - failed).total_seconds() for failed, back, _error in writer.outages if back and failed >= started]
     drill['measured']['switchover_pause_seconds'] = round(max(pauses), 1) if pauses else 0.0
-    assert leader_of(hosts[drill['old']]) == drill['old']
+    assert leader(drill['old']) == drill['old']
     present = numbers_on(hosts[drill['old']], drill['old'])
     lost = sorted(set(n for n, _at in writer.acked) - present)
     assert lost == [], 'acknowledged rows missing after the switchover: %s' % lost[:20]
 
 
 def test_without_an_etcd_quorum_nothing_is_promoted_and_nothing_splits(hosts, drill):
-    leader = leader_of(hosts['tmi-ha-1'])
+    standby = [m for m in DB_MEMBERS if m != leader('tmi-ha-1')][0]
+    seen = []
     for member in ('tmi-ha-2', 'tmi-ha-3'):
         hosts[member].run('systemctl stop etcd')
     try:
         # ttl 30 s: the leader cannot renew its lock and demotes itself; the standby cannot take it.
         def read_only_everywhere():
-            states = [hosts[m].run(SQL, str(DB_MEMBERS[m]), 'SELECT pg_is_in_recovery()').stdout.strip() for m in DB_MEMBERS]
-            return states == ['t', 't']
+            states = dict((m, hosts[m].run(SQL, str(DB_MEMBERS[m]), 'SELECT pg_is_in_recovery()').stdout.strip())
+                          for m in DB_MEMBERS)
+            seen.append(states)
+            return list(states.values()) == ['t', 't']
         wait_for('both members read-only without a quorum', read_only_everywhere, 90)
-        drill['measured']['quorum_loss_primaries'] = 0
     finally:
         for member in ('tmi-ha-2', 'tmi-ha-3'):
             hosts[member].run('systemctl start etcd')
-    back = wait_for('a leader once the quorum is back', lambda: leader_of(hosts['tmi-ha-1']), 120)
+    assert not [s for s in seen if s[standby] == 'f'], 'the standby was promoted without a quorum: %s' % seen
+    drill['measured']['quorum_loss_polls'] = len(seen)
+    back = wait_for('a leader once the quorum is back', lambda: leader('tmi-ha-1'), 120)
     assert back in DB_MEMBERS
     drill['measured']['leader_after_quorum'] = back
