@@ -9,6 +9,7 @@ import errno
 import os
 import secrets
 import string
+import tempfile
 
 LETTERS = string.ascii_letters
 DIGITS = string.digits
@@ -67,17 +68,27 @@ def read_or_create(path, role, length=32, rng=None):
     password = generate(role, length, rng)
     folder = os.path.dirname(path)
     try:
-        if folder and not os.path.isdir(folder):
-            os.makedirs(folder, 0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if folder:
+            os.makedirs(folder, 0o700, exist_ok=True)
+        # Whole under a temporary name (mkstemp: 0600), then linked into place. Ansible runs the lookup for all
+        # the hosts of a play at once and the members of a cluster share one file: the link fails for all but
+        # the first run, and no run ever reads a file that is not written yet.
+        handle, temporary = tempfile.mkstemp(dir=folder or '.', prefix='.%s.' % os.path.basename(path))
     except OSError as e:
-        if e.errno == errno.EEXIST:
+        raise PasswordError('cannot create %s: %s' % (path, e.strerror))
+    try:
+        with os.fdopen(handle, 'w') as f:
+            f.write(password + '\n')
+        try:
+            os.link(temporary, path)
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                raise PasswordError('cannot create %s: %s' % (path, e.strerror))
             # Written by a concurrent run in the meantime: that one wins.
             with open(path) as f:
                 return _parse(f.read(), path)
-        raise PasswordError('cannot create %s: %s' % (path, e.strerror))
-    with os.fdopen(fd, 'w') as f:
-        f.write(password + '\n')
+    finally:
+        os.unlink(temporary)
     return password
 
 

@@ -86,3 +86,26 @@ def test_an_empty_file_is_an_error_not_an_empty_password(tmp_path):
     path.write_text('\n')
     with pytest.raises(PasswordError, match='is empty'):
         read_or_create(str(path), 'tmi_app')
+
+
+def _race(args):
+    path, barrier = args
+    barrier.wait()
+    try:
+        return read_or_create(path, 'patroni')
+    except PasswordError as exc:
+        return 'error: %s' % exc
+
+
+def test_hosts_that_make_the_same_file_at_once_all_get_its_one_password(tmp_path):
+    # Ansible's forks run the lookup for every host of a play at the same time: the members of a cluster share
+    # one password file. None may read it before it is whole (an empty file), and all must get the same password.
+    import multiprocessing
+    workers = 8
+    with multiprocessing.Manager() as manager, multiprocessing.Pool(workers) as pool:
+        for round_number in range(60):
+            barrier = manager.Barrier(workers)
+            path = str(tmp_path / ('round-%d' % round_number) / 'patroni.password')
+            results = pool.map(_race, [(path, barrier)] * workers)
+            assert len(set(results)) == 1, results
+            assert not results[0].startswith('error'), results[0]
