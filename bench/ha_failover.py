@@ -35,14 +35,25 @@ from ha_writer import PATRONICTL, ROW_EMAIL, Writer, docker, leader, members, pa
 MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
 
 
+def streaming(leader_name):
+    """Whether the standby streams from the leader: Patroni 3.0 lists a replica as running before it does."""
+    out = docker('exec', leader_name, 'runuser', '-u', 'postgres', '--', 'psql', '-X', '-A', '-t', '-q', '-p',
+                 str(MEMBERS[leader_name]), '-d', 'postgres', '-c',
+                 "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'", check=False).stdout
+    return out.strip() == '1'
+
+
 def settle(sync):
-    """Both members running, one leader; with synchronous mode the other is the synchronous standby."""
+    """Both members running, one leader, the other streaming from it (with synchronous mode, as the synchronous
+    standby): a run never starts while the standby still catches up after its rejoin."""
     def ready():
         for via in MEMBERS:
             found = members(via)
             if len(found) == 2 and all(m['State'] in ('running', 'streaming') for m in found.values()):
                 roles = sorted(m['Role'] for m in found.values())
-                return via if roles == ['Leader', 'Sync Standby' if sync else 'Replica'] else None
+                head = [name for name, m in found.items() if m['Role'] == 'Leader']
+                if roles == ['Leader', 'Sync Standby' if sync else 'Replica'] and streaming(head[0]):
+                    return via
         return None
     return wait_for('the cluster to settle', ready, 240)
 

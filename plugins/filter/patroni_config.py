@@ -31,6 +31,16 @@ SHARED_SETTINGS = frozenset((
 MEMBER_SETTINGS = frozenset(('listen_addresses', 'port', 'cluster_name'))
 # Patroni points these at its own files; a drop-in must not.
 PATRONI_FILES = frozenset(('hba_file', 'ident_file', 'data_directory', 'config_file'))
+# Recovery settings Patroni writes only while the member is a standby, from
+# postgresql.recovery_conf: Patroni drops them from postgresql.parameters.
+RECOVERY_SETTINGS = frozenset(('restore_command', 'archive_cleanup_command', 'recovery_end_command',
+                               'recovery_min_apply_delay'))
+# Recovery settings Patroni decides itself (whom a standby follows, over which
+# slot, where recovery ends): a drop-in must not.
+PATRONI_RECOVERY = frozenset(('primary_conninfo', 'primary_slot_name', 'promote_trigger_file', 'standby_mode',
+                              'recovery_target', 'recovery_target_action', 'recovery_target_inclusive',
+                              'recovery_target_lsn', 'recovery_target_name', 'recovery_target_time',
+                              'recovery_target_timeline', 'recovery_target_xid'))
 
 _SETTING = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*=?\s*(.*?)\s*$")
 
@@ -93,17 +103,18 @@ def _require(settings, keys):
 
 
 def split_settings(dropins):
-    """(shared, member) settings from the drop-ins, in order: shared ones go to the DCS."""
+    """(shared, member, recovery, merged) settings from the drop-ins, in order: shared ones go to the DCS."""
     merged = {}
     for dropin in dropins:
         merged.update(conf_settings(dropin.get('content'), dropin.get('name', 'settings')))
-    wrong = sorted(PATRONI_FILES.intersection(merged))
+    wrong = sorted(PATRONI_FILES.union(PATRONI_RECOVERY).intersection(merged))
     if wrong:
         raise AnsibleFilterError('patroni_config: Patroni sets %s itself; remove it from the settings' % ', '.join(wrong))
     shared = dict((name, value) for name, value in merged.items() if name in SHARED_SETTINGS)
+    recovery = dict((name, value) for name, value in merged.items() if name in RECOVERY_SETTINGS)
     member = dict((name, value) for name, value in merged.items()
-                  if name not in SHARED_SETTINGS and name not in MEMBER_SETTINGS)
-    return shared, member, merged
+                  if name not in SHARED_SETTINGS and name not in MEMBER_SETTINGS and name not in RECOVERY_SETTINGS)
+    return shared, member, recovery, merged
 
 
 def _listen(merged, settings):
@@ -139,7 +150,7 @@ def patroni_config(settings):
     dropins = settings.get('dropins') or []
     if any(not isinstance(dropin, dict) or not isinstance(dropin.get('content'), string_types) for dropin in dropins):
         raise AnsibleFilterError('patroni_config: each dropin needs a name and a content string')
-    shared, member, merged = split_settings(dropins)
+    shared, member, recovery, merged = split_settings(dropins)
 
     dcs = dict(settings['dcs'])
     dcs_postgresql = dict(dcs.pop('postgresql', {}))
@@ -168,6 +179,8 @@ def patroni_config(settings):
         'create_replica_methods': [method['name'] for method in settings.get('replica_methods') or []]
         or ['basebackup'],
     }
+    if recovery:
+        postgresql['recovery_conf'] = recovery
     for method in settings.get('replica_methods') or []:
         options = dict((key, value) for key, value in method.items() if key != 'name')
         if options:

@@ -23,7 +23,7 @@ TLS_DIR = '/etc/etcd/tls'
 
 # The checks of the converged cluster first; then the drill, which kills and swaps its members; etcd's own
 # tests last, since their quorum test leaves Patroni without a leader for a while.
-ORDER = ('test_patroni.py', 'test_proxy.py', 'test_proxy_role.py', 'test_failover.py', 'test_etcd.py')
+ORDER = ('test_patroni.py', 'test_archiving.py', 'test_proxy.py', 'test_proxy_role.py', 'test_failover.py', 'test_etcd.py')
 
 
 def pytest_collection_modifyitems(items):

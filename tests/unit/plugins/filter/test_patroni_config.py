@@ -129,11 +129,24 @@ def test_replica_methods_keep_their_order_and_options():
     assert postgresql['basebackup'] == {'checkpoint': 'fast'}
 
 
+def test_restore_command_goes_to_recovery_conf_not_to_the_parameters():
+    archive = {'name': '20-tmi-wal-archive.conf',
+               'content': "archive_mode = on\nrestore_command = 'pgbackrest --stanza=tmi archive-get %f \"%p\"'\n"}
+    postgresql = patroni_config(settings(dropins=settings()['dropins'] + [archive]))['config']['postgresql']
+    assert postgresql['recovery_conf'] == {'restore_command': 'pgbackrest --stanza=tmi archive-get %f "%p"'}
+    assert 'restore_command' not in postgresql['parameters']
+    assert postgresql['parameters']['archive_mode'] == 'on'
+
+
+def test_without_recovery_settings_no_recovery_conf():
+    assert 'recovery_conf' not in patroni_config(settings())['config']['postgresql']
+
+
 def test_initdb_options_go_to_the_bootstrap():
     assert patroni_config(settings())['config']['bootstrap']['initdb'] == [{'encoding': 'UTF8'}, 'data-checksums']
 
 
-@pytest.mark.parametrize('name', ['hba_file', 'data_directory'])
+@pytest.mark.parametrize('name', ['hba_file', 'data_directory', 'primary_conninfo', 'recovery_target_time'])
 def test_a_setting_patroni_owns_is_refused(name):
     dropin = {'name': '30-extra.conf', 'content': "%s = '/tmp/x'\n" % name}
     with pytest.raises(AnsibleFilterError, match='Patroni sets %s itself' % name):
