@@ -125,9 +125,10 @@ def test_site_applies_a_reload_change_without_a_restart_and_only_flags_a_restart
         assert rows(hosts[member], "SELECT setting FROM pg_settings WHERE name = 'work_mem'") == ['4096']
 
 
-def test_wal_archiving_under_patroni_is_refused_until_it_exists(hosts):
+def test_archiving_without_a_repository_host_and_logical_backups_are_refused_under_patroni(hosts):
     before = hosts['tmi-ha-1'].file('/etc/patroni/15-main.yml').md5sum
-    output = site({'tmi_postgresql_wal_archive_enabled': True}, rc=2)
-    assert 'WAL archiving and the logical backups of a Patroni cluster are not there yet' in output
+    output = site({'wal_archive_repo_host': '', 'tmi_postgresql_backup_enabled': True}, rc=2)
+    assert 'every member archives to the same pgBackRest repository, on a repository host' in output
+    assert 'The nightly logical backups of a Patroni cluster are not there yet' in output
     assert 'Nothing was changed.' in output
     assert hosts['tmi-ha-1'].file('/etc/patroni/15-main.yml').md5sum == before
