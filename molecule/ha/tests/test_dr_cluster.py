@@ -6,7 +6,9 @@ the rows before the target are deleted (the damage); dr_pitr.yml then recovers t
 Patroni stopped everywhere, the leader restored, Patroni leading with its data, a new full backup on the
 repository host, the other member rebuilt from it. Afterwards one leader and one synchronous standby stream, the
 rows before the target are back, those after it are gone, TMI logs in through the .env, and the new timeline
-archives to the repository host. A refusal and a check-mode run come first: neither changes anything.
+archives to the repository host. A refusal and a check-mode run come first: neither changes anything. Last,
+a standby whose data directory is lost comes back with site.yml, and dr_rebuild.yml rebuilds the cluster after
+both members' containers are replaced by empty ones.
 
 It runs with TMI_HA_DRILL=1 (`make drill-ha`), after the failover drill and before etcd's tests (conftest.py).
 The time of the recovery is printed and written to build/molecule-ha-dr.json in the checkout.
@@ -18,7 +20,7 @@ import time
 
 import pytest
 
-from ha_writer import connect, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
+from ha_writer import connect, docker, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
 
 pytestmark = pytest.mark.skipif(not os.environ.get('TMI_HA_DRILL'), reason='the drill runs with TMI_HA_DRILL=1 (make drill-ha)')
 
@@ -154,3 +156,76 @@ def test_every_members_old_data_directory_is_kept_aside(hosts, member):
     kept = hosts[member].run('ls -d /var/lib/postgresql/15/main.damaged-*').stdout.split()
     assert kept, 'no old data directory kept on %s' % member
     assert hosts[member].file(kept[-1] + '/PG_VERSION').exists
+
+
+def test_a_lost_standby_comes_back_with_site_yml(hosts, drill):
+    """A standby's disk is lost (its data directory gone, Patroni down): site.yml starts Patroni, which restores it
+    from the repository host's newest backup, and it is the synchronous standby again."""
+    standby = [m for m in DB_MEMBERS if m != leader('tmi-ha-1')][0]
+    host = hosts[standby]
+    assert host.run('systemctl stop patroni@15-main && rm -rf /var/lib/postgresql/15/main').rc == 0
+    started = time.monotonic()
+    run_playbook('site.yml')
+
+    def synchronous():
+        found = members('tmi-ha-1').get(standby, {})
+        return found.get('Role') == 'Sync Standby' and found.get('State') in ('running', 'streaming')
+    wait_for('%s is the synchronous standby again' % standby, synchronous, 180)
+    drill['measured']['lost_standby_site_yml_seconds'] = round(time.monotonic() - started, 1)
+    last = host.file('/var/log/pgbackrest/tmi-restore.log').content_string.split('restore command begin')[-1]
+    assert '--type=standby' in last and 'restore command end: completed successfully' in last, last[:2000]
+
+
+def recreate_empty(name):
+    """Remove the container with its disk and start a new one from the same image, options and command."""
+    spec = json.loads(docker('inspect', name).stdout)[0]
+    host, config = spec['HostConfig'], spec['Config']
+    docker('rm', '-f', name)
+    argv = ['run', '-d', '--name', name, '--hostname', config['Hostname'], '--network', host['NetworkMode'],
+            '--cgroupns', host['CgroupnsMode']]
+    argv += ['--add-host=%s' % h.replace(' ', ':') for h in host.get('ExtraHosts') or []]
+    argv += ['-v=%s' % b for b in host.get('Binds') or []]
+    argv += ['--tmpfs=%s' % path for path in host.get('Tmpfs') or {}]
+    argv += ['-e=%s' % e for e in config.get('Env') or [] if e.startswith('container=')]
+    argv += [config['Image']] + (config['Cmd'] or [])
+    docker(*argv)
+
+
+def test_all_members_lost_are_rebuilt_on_new_hosts(hosts, drill):
+    """dr_rebuild.yml: both members' containers are replaced by empty ones (etcd loses two of its three members
+    with them: its survivor's data is moved aside, as docs/high-availability.md says), and the cluster comes back
+    from the repository host to the end of the archived WAL."""
+    env = drill['env']
+    member = leader('tmi-ha-1')
+    tag = 'rebuild%d' % time.time()
+    commit_rows(env, tag, 20)
+    # The rows' WAL reaches the repository (check switches the segment and waits for it).
+    result = hosts[member].run(PGBACKREST + 'check')
+    assert result.rc == 0, result.stdout + result.stderr
+    for name in DB_MEMBERS:
+        recreate_empty(name)
+    survivor = hosts['tmi-ha-3']
+    assert survivor.run('systemctl stop etcd && mv /var/lib/etcd/tmi /var/lib/etcd/tmi.lost-%s' % tag).rc == 0
+
+    started = time.monotonic()
+    output = ' '.join(run_playbook('dr_rebuild.yml').split())
+    drill['measured']['rebuild_seconds'] = round(time.monotonic() - started, 1)
+    assert 'Validation of tmi: schema valid' in output
+    assert "TMI login (.env settings, TLS): ok" in output
+
+    def healthy():
+        found = members('tmi-ha-1')
+        roles = sorted(m['Role'] for m in found.values())
+        return found if roles == ['Leader', 'Sync Standby'] and all(
+            m['State'] in ('running', 'streaming') for m in found.values()) else None
+    found = wait_for('a leader and a synchronous standby', healthy, 180)
+    new_leader = [name for name, m in found.items() if m['Role'] == 'Leader'][0]
+    for name in DB_MEMBERS:
+        assert emails(hosts[name], name, tag) == set('%s-%d@example.org' % (tag, n) for n in range(20)), name
+    conn = connect(env)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute('INSERT INTO users (email, name) VALUES (%s, %s)', ('%s-later@example.org' % tag, 'after the rebuild'))
+    conn.close()
+    result = hosts[new_leader].run(PGBACKREST + 'check')
+    assert result.rc == 0, result.stdout + result.stderr
