@@ -53,6 +53,14 @@ def timeline(host, member):
     return int(sql(host, member, 'SELECT timeline_id FROM pg_control_checkpoint()')[0])
 
 
+def leader_and_synchronous_standby():
+    """The members when one leads and the other is its synchronous standby, both running; else None."""
+    found = members('tmi-ha-1')
+    roles = sorted(m['Role'] for m in found.values())
+    return found if roles == ['Leader', 'Sync Standby'] and all(
+        m['State'] in ('running', 'streaming') for m in found.values()) else None
+
+
 @pytest.fixture(scope='module')
 def drill(hosts):
     # Row names no earlier run used, on a cluster that a previous verify recovered already.
@@ -103,13 +111,7 @@ def test_the_cluster_is_recovered_to_a_point_in_time(hosts, drill):
     assert 'Validation of tmi: schema valid' in output
     assert 'Last WAL of the old server (the leader, %s) archived before the stop: yes (' % old_leader in output
 
-    # One leader and one synchronous standby, streaming.
-    def healthy():
-        found = members('tmi-ha-1')
-        roles = sorted(m['Role'] for m in found.values())
-        return found if roles == ['Leader', 'Sync Standby'] and all(
-            m['State'] in ('running', 'streaming') for m in found.values()) else None
-    found = wait_for('a leader and a synchronous standby', healthy, 120)
+    found = wait_for('a leader and a synchronous standby', leader_and_synchronous_standby, 120)
     drill['measured']['pitr_to_sync_standby_seconds'] = round(time.monotonic() - started, 1)
     new_leader = [name for name, m in found.items() if m['Role'] == 'Leader'][0]
     assert new_leader == old_leader
@@ -213,12 +215,7 @@ def test_all_members_lost_are_rebuilt_on_new_hosts(hosts, drill):
     assert 'Validation of tmi: schema valid' in output
     assert "TMI login (.env settings, TLS): ok" in output
 
-    def healthy():
-        found = members('tmi-ha-1')
-        roles = sorted(m['Role'] for m in found.values())
-        return found if roles == ['Leader', 'Sync Standby'] and all(
-            m['State'] in ('running', 'streaming') for m in found.values()) else None
-    found = wait_for('a leader and a synchronous standby', healthy, 180)
+    found = wait_for('a leader and a synchronous standby', leader_and_synchronous_standby, 180)
     new_leader = [name for name, m in found.items() if m['Role'] == 'Leader'][0]
     for name in DB_MEMBERS:
         assert emails(hosts[name], name, tag) == set('%s-%d@example.org' % (tag, n) for n in range(20)), name
