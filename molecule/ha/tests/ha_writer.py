@@ -27,6 +27,34 @@ ROW_EMAIL = re.compile(r'^ha-(\d+)@example\.org$')
 PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', '/etc/patroni/15-main.yml']
 
 
+PROJECT = os.environ.get('MOLECULE_PROJECT_DIRECTORY', '')
+
+
+def run_playbook(name, *options, expect_rc=0, **extra):
+    """Runs one of the collection's playbooks on the scenario's inventory as an operator does; keeps its output."""
+    argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
+            os.path.join(PROJECT, 'playbooks', name)] + list(options)
+    if extra:
+        argv += ['-e', json.dumps(extra)]
+    result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
+    log = os.path.join(PROJECT, 'build', 'ha-%s-%s.log' % (os.path.splitext(name)[0], time.strftime('%Y%m%dT%H%M%S')))
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, 'w') as f:
+        f.write(result.stdout + result.stderr)
+    assert result.returncode == expect_rc, '%s ended with %d (whole output: %s):\n%s\n%s' % (
+        name, result.returncode, log, result.stdout[-4000:], result.stderr[-2000:])
+    return result.stdout + result.stderr
+
+
+def write_measured(name, title, measured):
+    """Writes a drill's measurements to build/NAME in the checkout and prints them."""
+    path = os.path.join(PROJECT, 'build', name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(measured, f, indent=2, sort_keys=True)
+    print('\n%s: %s' % (title, json.dumps(measured, indent=2, sort_keys=True)))
+
+
 def docker(*args, check=True):
     return subprocess.run(['docker'] + list(args), check=check, capture_output=True, text=True)
 

@@ -14,36 +14,17 @@ conftest.py runs these tests after the checks of the converged cluster. They run
 written to build/molecule-ha-drill.json in the checkout.
 """
 
-import json
 import os
-import subprocess
 import time
 
 import pytest
 
-from ha_writer import ROW_EMAIL, Writer, docker, leader, members, parse_env, utc_now, wait_for
+from ha_writer import ROW_EMAIL, Writer, docker, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
 
 pytestmark = pytest.mark.skipif(not os.environ.get('TMI_HA_DRILL'), reason='the drill runs with TMI_HA_DRILL=1 (make drill-ha)')
 
-PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
-RESULTS = os.path.join(PROJECT, 'build', 'molecule-ha-drill.json')
 DB_MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d tmi -c %s"
-
-
-def run_playbook(name, expect_rc=0, **extra):
-    argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
-            os.path.join(PROJECT, 'playbooks', name)]
-    if extra:
-        argv += ['-e', json.dumps(extra)]
-    result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
-    log = os.path.join(PROJECT, 'build', 'ha-%s-%s.log' % (os.path.splitext(name)[0], time.strftime('%Y%m%dT%H%M%S')))
-    os.makedirs(os.path.dirname(log), exist_ok=True)
-    with open(log, 'w') as f:
-        f.write(result.stdout + result.stderr)
-    assert result.returncode == expect_rc, '%s ended with %d (whole output: %s):\n%s\n%s' % (
-        name, result.returncode, log, result.stdout[-4000:], result.stderr[-2000:])
-    return result.stdout + result.stderr
 
 
 def unique_first():
@@ -63,10 +44,7 @@ def drill(hosts):
     env = parse_env(hosts['tmi-ha-1'].file('/etc/tmi/tmi.env').content_string)
     state['env'] = env
     yield state
-    os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-    with open(RESULTS, 'w') as f:
-        json.dump(state['measured'], f, indent=2, sort_keys=True)
-    print('\nHA drill: %s' % json.dumps(state['measured'], indent=2, sort_keys=True))
+    write_measured('molecule-ha-drill.json', 'HA drill', state['measured'])
 
 
 def test_the_leaders_container_is_killed_and_the_standby_takes_over(hosts, drill):
