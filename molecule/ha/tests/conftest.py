@@ -21,10 +21,11 @@ PEER_PORTS = {'tmi-ha-1': 22380, 'tmi-ha-2': 22390, 'tmi-ha-3': 22400}
 TLS_DIR = '/etc/etcd/tls'
 
 
-# The checks of the converged cluster first; then the drill, which kills and swaps its members, and the point-in-time
-# recovery of the cluster; etcd's own tests last, since their quorum test leaves Patroni without a leader for a while.
-ORDER = ('test_patroni.py', 'test_archiving.py', 'test_proxy.py', 'test_proxy_role.py', 'test_failover.py',
-         'test_dr_cluster.py', 'test_etcd.py')
+# The checks of the converged cluster first; then bad input (each test leaves the cluster healthy); then the
+# drill, which kills and swaps its members, and the point-in-time recovery of the cluster; etcd's own tests last,
+# since their quorum test leaves Patroni without a leader for a while.
+ORDER = ('test_patroni.py', 'test_archiving.py', 'test_proxy.py', 'test_proxy_role.py', 'test_bad_input.py',
+         'test_failover.py', 'test_dr_cluster.py', 'test_etcd.py')
 
 
 def pytest_collection_modifyitems(items):
