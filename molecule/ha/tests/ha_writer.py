@@ -24,7 +24,24 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from test_dr import parse_env, utc_now  # noqa: E402,F401  pylint: disable=unused-import
 
 ROW_EMAIL = re.compile(r'^ha-(\d+)@example\.org$')
+PROJECT = os.environ.get('MOLECULE_PROJECT_DIRECTORY', '')
 PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', '/etc/patroni/15-main.yml']
+
+
+def run_playbook(name, expect_rc=0, args=(), **extra):
+    """Runs a playbook of the checkout on the scenario; its whole output goes to build/ha-NAME-TIME.log."""
+    argv = ['ansible-playbook', '-i', os.path.dirname(os.environ['MOLECULE_INVENTORY_FILE']),
+            os.path.join(PROJECT, 'playbooks', name)] + list(args)
+    if extra:
+        argv += ['-e', json.dumps(extra)]
+    result = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, NO_COLOR='1'), check=False)
+    log = os.path.join(PROJECT, 'build', 'ha-%s-%s.log' % (os.path.splitext(name)[0], time.strftime('%Y%m%dT%H%M%S')))
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    with open(log, 'w') as f:
+        f.write(result.stdout + result.stderr)
+    assert result.returncode == expect_rc, '%s ended with %d (whole output: %s):\n%s\n%s' % (
+        name, result.returncode, log, result.stdout[-4000:], result.stderr[-2000:])
+    return result.stdout + result.stderr
 
 
 def docker(*args, check=True):
