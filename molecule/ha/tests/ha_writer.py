@@ -24,10 +24,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from test_dr import parse_env, utc_now  # noqa: E402,F401  pylint: disable=unused-import
 
 ROW_EMAIL = re.compile(r'^ha-(\d+)@example\.org$')
-PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', '/etc/patroni/15-main.yml']
-
-
 PROJECT = os.environ.get('MOLECULE_PROJECT_DIRECTORY', '')
+PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', '/etc/patroni/15-main.yml']
 
 
 def run_playbook(name, *options, expect_rc=0, **extra):

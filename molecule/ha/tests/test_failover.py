@@ -8,6 +8,9 @@
 4. etcd loses its quorum: no member is promoted, the leader stops taking writes once it cannot renew its lock
    (Patroni's documented behaviour without failsafe mode), and nothing splits; with the quorum back the cluster
    has a leader again.
+5. etcd down to 1 of 3 and the leader's container killed: failover.yml refuses without confirmation, then
+   promotes the standby by hand and the writer resumes; with the quorum back, site.yml puts the cluster under
+   Patroni again (the promoted member leads, the old leader rejoins it), and no acknowledged row is lost.
 
 conftest.py runs these tests after the checks of the converged cluster. They run with TMI_HA_DRILL=1
 (`make drill-ha`); `make test` leaves them out to stay within its 45 minutes. The measurements are printed and
@@ -128,3 +131,70 @@ def test_without_an_etcd_quorum_nothing_is_promoted_and_nothing_splits(hosts, dr
     back = wait_for('a leader once the quorum is back', lambda: leader('tmi-ha-1'), 120)
     assert back in DB_MEMBERS
     drill['measured']['leader_after_quorum'] = back
+
+
+def in_recovery(host, member):
+    return host.run(SQL, str(DB_MEMBERS[member]), 'SELECT pg_is_in_recovery()').stdout.strip()
+
+
+def test_failover_yml_promotes_the_standby_by_hand_without_a_quorum_and_site_yml_brings_patroni_back(hosts, drill):
+    """etcd down to 1 of 3 (tmi-ha-3's stopped, the leader's container killed with its own): Patroni promotes
+    nobody; failover.yml refuses without confirmation, then promotes the standby, and the writer resumes through the
+    same .env. With the quorum back, site.yml (without the lost member) starts Patroni on the promoted member first
+    and it leads; the old leader's container comes back and rejoins it (pg_rewind); nothing acknowledged is lost."""
+    old = leader('tmi-ha-1')
+    new = [m for m in DB_MEMBERS if m != old][0]
+    record = '/var/lib/postgresql/15/main.failover'
+    writer = Writer(drill['env'], first=unique_first())
+    writer.start()
+    wait_for('the writer commits', lambda: len(writer.acked) > 20, 30)
+    hosts['tmi-ha-3'].run('systemctl stop etcd')
+    killed = utc_now()
+    docker('kill', old)
+    try:
+        wait_for('the writer fails', lambda: any(o[0] >= killed for o in writer.outages), 60)
+        output = ' '.join(run_playbook('failover.yml', expect_rc=2, patroni_failover_candidate=new).split())
+        assert "patroni_failover_confirm is not the cluster's name" in output and 'Nothing was changed.' in output
+        output = ' '.join(run_playbook('failover.yml', expect_rc=2, patroni_failover_candidate='tmi-ha-3',
+                                       patroni_failover_confirm='tmi').split())
+        assert 'tmi-ha-3 is not a member of cluster tmi (members: tmi-ha-1, tmi-ha-2).' in output
+        output = ' '.join(run_playbook('failover.yml', '--check', patroni_failover_candidate=new,
+                                       patroni_failover_confirm='tmi').split())
+        assert 'Check mode, nothing changed. failover.yml would stop and disable Patroni on %s' % new in output
+        assert in_recovery(hosts[new], new) == 't', 'promoted without a quorum, or by the check run'
+        assert hosts[new].service('patroni@15-main').is_running
+        started = utc_now()
+        output = ' '.join(run_playbook('failover.yml', patroni_failover_candidate=new,
+                                       patroni_failover_confirm='tmi').split())
+        assert 'failover.yml promoted %s of cluster tmi by hand' % new in output
+        assert 'Unreachable, not stopped: %s.' % old in output
+        wait_for('the writer commits through the same .env', lambda: writer.acked_after(started), 120)
+        drill['measured']['failover_yml_to_next_commit_seconds'] = round(
+            (min(at for _n, at in writer.acked if at > started) - started).total_seconds(), 1)
+        wait_for('a few more commits', lambda: len(writer.acked_after(started)) > 20, 30)
+        assert in_recovery(hosts[new], new) == 'f'
+        assert not hosts[new].service('patroni@15-main').is_running
+        assert not hosts[new].service('patroni@15-main').is_enabled
+        assert hosts[new].file(record).contains('promoted %s' % new)
+    finally:
+        # The way back: etcd's quorum (without the lost member), site.yml on the members the controller reaches.
+        hosts['tmi-ha-3'].run('systemctl start etcd')
+    run_playbook('site.yml', '--limit', 'all:!%s' % old)
+    assert leader(new) == new
+    assert hosts[new].file(record).exists is False
+    assert hosts[new].run('ls /var/lib/postgresql/15/').stdout.count('main.failover.resolved-') >= 1
+    docker('start', old)
+    wait_for('%s rejoins %s as its synchronous standby' % (old, new),
+             lambda: members(new).get(old, {}).get('State') in ('running', 'streaming')
+             and members(new)[old]['Role'] == 'Sync Standby', 240)
+    journal = hosts[old].run('journalctl -u patroni@15-main --no-pager --since %s',
+                             killed.strftime('%Y-%m-%d %H:%M:%S')).stdout
+    assert 'running pg_rewind from %s' % new in journal, 'the old leader was not rewound onto the promoted member'
+    run_playbook('site.yml')
+    writer.stop()
+    assert leader(new) == new and leader(old) == new
+    acked = [n for n, _at in writer.acked]
+    for member in DB_MEMBERS:
+        lost = sorted(set(acked) - numbers_on(hosts[member], member))
+        assert lost == [], 'acknowledged rows missing on %s after the way back: %s' % (member, lost[:20])
+    drill['measured']['manual_failover_rows_acknowledged'] = len(acked)

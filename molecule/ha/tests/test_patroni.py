@@ -132,3 +132,30 @@ def test_archiving_without_a_repository_host_and_logical_backups_are_refused_und
     assert 'The nightly logical backups of a Patroni cluster are not there yet' in output
     assert 'Nothing was changed.' in output
     assert hosts['tmi-ha-1'].file('/etc/patroni/15-main.yml').md5sum == before
+
+
+def test_failover_yml_refuses_while_etcd_has_a_quorum_and_changes_nothing(hosts):
+    # Imported here: ha_writer needs the scenario's environment, which only verify sets.
+    from ha_writer import leader, run_playbook
+    before = leader('tmi-ha-1')
+    standby = [m for m in DB_MEMBERS if m != before][0]
+    output = ' '.join(run_playbook('failover.yml', expect_rc=2, patroni_failover_candidate=standby,
+                                   patroni_failover_confirm='tmi').split())
+    assert ('etcd answers on tmi-ha-1, tmi-ha-2 (it has a quorum) and %s holds the leader key: Patroni decides'
+            % before) in output
+    assert '%s runs as a primary already' % before in output
+    assert 'Nothing was changed.' in output
+    assert leader('tmi-ha-1') == before
+    for member in DB_MEMBERS:
+        assert hosts[member].service('patroni@15-main').is_running
+        assert hosts[member].service('patroni@15-main').is_enabled
+        assert rows(hosts[member], 'SELECT pg_is_in_recovery()') == ['f' if member == before else 't']
+        assert not hosts[member].file('/var/lib/postgresql/15/main.failover').exists
+    stat = hosts['tmi-ha-3'].run("echo 'show stat' | python3 -c \"%s\"" % PROXY_STAT)
+    assert stat.rc == 0, stat.stderr
+    assert 'no check' not in stat.stdout and 'MAINT' not in stat.stdout, stat.stdout
+
+
+# Reads `show stat` from HAProxy's admin socket (no socat on the proxy host).
+PROXY_STAT = ("import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
+              "s.sendall(b'show stat\\n'); print(s.makefile().read())")
