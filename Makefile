@@ -122,7 +122,7 @@ drill-repo: setup ## Molecule repo with its drill: the database host destroyed, 
 # switchover.yml, etcd without a quorum; about 2 minutes more than the
 # scenario alone. Run it before a change to the HA layout is called done;
 # `make test` leaves it out.
-drill-ha: setup ## Molecule ha with its drill: failover, rejoin, switchover and a lost etcd quorum under a writer.
+drill-ha: setup ## Molecule ha with its drill: failover, rejoin, switchover, a lost etcd quorum and failover.yml under a writer, cluster PITR and rebuild.
 	TMI_HA_DRILL=1 $(MAKE) molecule MOLECULE_ARGS="-s ha"
 
 site: setup ## Provision this machine: site.yml against the local inventory.
