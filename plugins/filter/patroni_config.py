@@ -123,8 +123,13 @@ def _listen(merged, settings):
 
 
 def _replication_rules(settings):
-    """hostssl lines that let the members stream from and rewind against each other, and nothing else."""
-    rules = []
+    """hostssl lines that let the members stream from and rewind against each other, and nothing else.
+
+    The local line is for Patroni's own replication connection to its PostgreSQL (IDENTIFY_SYSTEM, for a
+    standby's timeline), which goes over the socket (use_unix_socket_repl): over TCP it goes to `localhost`,
+    often ::1, which no member line covers, and it was refused every few seconds.
+    """
+    rules = ['local replication %s scram-sha-256' % settings['replication']['username']]
     for member in settings.get('members') or []:
         address = member.get('address')
         if not address:
@@ -172,7 +177,7 @@ def patroni_config(settings):
         'bin_dir': settings['bin_dir'],
         'pgpass': settings['pgpass'],
         'use_unix_socket': True,
-        'use_unix_socket_repl': False,
+        'use_unix_socket_repl': True,
         'authentication': authentication,
         'parameters': member,
         'pg_hba': hba_rules(settings.get('hba')) + _replication_rules(settings),

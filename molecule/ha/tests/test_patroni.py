@@ -74,7 +74,16 @@ def test_pg_hba_is_the_same_on_both_members_tls_only_with_replication_from_the_m
     assert rules[0] == rules[1]
     assert 'local all postgres peer' in rules[0]
     assert 'hostssl replication tmi_replication 127.0.0.1/32 scram-sha-256' in rules[0]
+    assert 'local replication tmi_replication scram-sha-256' in rules[0]
     assert not [r for r in rules[0] if r.split()[0] in ('host', 'hostnossl') or r.split()[-1] in ('trust', 'md5', 'password')]
+
+
+def test_every_member_reports_its_timeline_so_patroni_reaches_its_own_postgresql(hosts):
+    # A standby's timeline comes from Patroni's replication connection to its own PostgreSQL; when pg_hba
+    # refuses that connection the member shows no timeline (and the refusal floods the server log).
+    members = cluster(hosts['tmi-ha-1'])
+    assert sorted(members) == sorted(DB_MEMBERS)
+    assert [name for name, member in members.items() if not member.get('TL')] == []
 
 
 def test_the_replication_and_rewind_roles_have_nothing_more_than_they_need(hosts):

@@ -103,10 +103,13 @@ def test_a_later_dropin_wins_as_in_conf_d():
     assert built['config']['postgresql']['parameters']['work_mem'] == '8MB'
 
 
-def test_members_may_replicate_and_rewind_over_tls_only():
-    rules = patroni_config(settings())['config']['postgresql']['pg_hba']
+def test_members_may_replicate_and_rewind_over_tls_only_and_patroni_over_its_socket():
+    built = patroni_config(settings())['config']['postgresql']
+    rules = built['pg_hba']
     assert rules[:2] == hba_rules(HBA)
+    assert built['use_unix_socket_repl'] is True
     assert rules[2:] == [
+        'local replication tmi_replication scram-sha-256',
         'hostssl replication tmi_replication 10.0.0.1/32 scram-sha-256',
         'hostssl postgres tmi_rewind 10.0.0.1/32 scram-sha-256',
         'hostssl replication tmi_replication 10.0.0.2/32 scram-sha-256',
