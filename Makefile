@@ -30,9 +30,12 @@ COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/tmi/postgresql
 # cron (its crontab command, for the backup role's test), pgbackrest and
 # python3-psycopg2 (tests/integration/test_dr_pitr.py: pgBackRest, and modules
 # run as postgres with the system Python, which can read no venv under /root),
-# sudo (the local inventory's become method: Ansible pipelines through it).
+# sudo (the local inventory's become method: Ansible pipelines through it),
+# prometheus for its promtool (`make rules`; the server is not started:
+# scripts/ensure-debian-packages.sh lets no service start while it installs).
 DEBIAN_PACKAGES := postgresql-15 postgresql-client-15 postgresql-common \
-	git make shellcheck python3-venv cron pgbackrest python3-psycopg2 sudo
+	git make shellcheck python3-venv cron pgbackrest python3-psycopg2 sudo \
+	prometheus
 
 PYTEST := $(VENV_BIN)/pytest -p no:cacheprovider
 # Extra pytest arguments, e.g. `make integration PYTEST_ARGS='-n auto -k lock'`.
@@ -42,13 +45,18 @@ PYTEST_ARGS ?=
 INTEGRATION_WORKERS ?= 2
 
 # The suites `make test` runs after setup, in this order.
-TEST_SUITES := lint sanity changelog-lint unit integration molecule
+TEST_SUITES := lint sanity changelog-lint rules unit integration molecule
+
+# The Prometheus alert rules the collection ships and their promtool unit tests.
+PROMTOOL ?= promtool
+RULE_FILES := $(wildcard files/prometheus/*.rules.yml)
+RULE_TESTS := $(wildcard tests/prometheus/*.test.yml)
 
 INVENTORY ?= inventory/local.yml
 PLAYBOOK ?= site.yml
 
 .PHONY: help setup system-packages venv target-venvs collection-link \
-	test lint sanity changelog-lint unit integration molecule drill-repo drill-ha site clean
+	test lint sanity changelog-lint rules unit integration molecule drill-repo drill-ha site clean
 
 help: ## Show this list of targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -88,6 +96,10 @@ sanity: setup ## ansible-test sanity, offline, on a copy laid out as ansible_col
 
 changelog-lint: setup ## Check the changelog fragments.
 	$(VENV_BIN)/antsibull-changelog lint
+
+rules: system-packages ## promtool: check the alert rules (files/prometheus) and run their unit tests (tests/prometheus).
+	$(PROMTOOL) check rules $(RULE_FILES)
+	$(PROMTOOL) test rules $(RULE_TESTS)
 
 # pytest exits 5 when it collects no test: not a failure while a suite is empty.
 unit: setup ## Unit tests (tests/unit).
