@@ -98,6 +98,9 @@ def test_a_retention_that_puts_the_cut_off_in_the_future_stops_the_backup_role(t
     ('rollback', {'rollback_lock_timeout': 'soon', 'rollback_target_version': 1, 'rollback_confirm': True},
      "rollback_lock_timeout is 'soon'"),
     ('check_db', {'tmi_check_db_port': 0}, 'tmi_check_db_port is 0'),
+    ('check_db', {'tmi_check_db_top': 0}, 'tmi_check_db_top is 0'),
+    ('role:server', {'server_log_min_duration_statement': -2},
+     'server_log_min_duration_statement is -2: allowed: a whole number, -1 to 2147483647 (-1 turns it off).'),
     ('backup', {'tmi_backup_lock_wait': '-5'}, "tmi_backup_lock_wait is '-5'"),
 ])
 def test_an_out_of_range_setting_stops_the_play_at_its_first_task(tmp_path, target, extra, named):
