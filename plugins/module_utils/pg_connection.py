@@ -18,7 +18,8 @@ from ansible_collections.community.postgresql.plugins.module_utils.postgres impo
     get_conn_params,
     postgres_common_argument_spec,
 )
-from ansible_collections.tmi.postgresql.plugins.module_utils.pg_session import (  # noqa: F401 re-exported
+# Re-exported for the modules (the schema validation imports pg_session itself).
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_session import (  # noqa: F401 pylint: disable=unused-import
     DATABASE_ERRORS,
     Session,
     TransactionEnded,
