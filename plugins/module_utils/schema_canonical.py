@@ -30,7 +30,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_session import (
     DATABASE_ERRORS,
     describe_database_error,
     sqlstate,

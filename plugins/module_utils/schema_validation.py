@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import Session
+from ansible_collections.tmi.postgresql.plugins.module_utils.pg_session import Session
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_canonical import canonicalize
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_catalog import read_catalog
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_compare import (

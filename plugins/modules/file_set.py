@@ -144,10 +144,10 @@ import grp
 import os
 import pwd
 import stat
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
+from ansible_collections.tmi.postgresql.plugins.module_utils.atomic_file import write_atomically as replace_file
 from ansible_collections.tmi.postgresql.plugins.module_utils.file_set import (
     PathState,
     plan_entries,
@@ -207,24 +207,8 @@ def write_atomically(plan):
     uid = plan.uid if plan.uid is not None else (before.uid if before else -1)
     gid = plan.gid if plan.gid is not None else (before.gid if before else -1)
     mode = plan.mode if plan.mode is not None else before.mode
-    folder, name = os.path.split(plan.path)
-    fd, temp = tempfile.mkstemp(prefix='.%s.' % name, suffix='.file_set', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(plan.content)
-            f.flush()
-            os.fsync(f.fileno())
-            # chown first: it clears the set-id bits that the chmod then sets.
-            os.fchown(f.fileno(), uid, gid)
-            os.fchmod(f.fileno(), mode)
-        os.replace(temp, plan.path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    fsync_folder(folder)
+    replace_file(plan.path, plan.content, mode, uid, gid, suffix='.file_set')
+    fsync_folder(os.path.dirname(plan.path))
 
 
 def make_folder(module, path, plan):
