@@ -190,10 +190,14 @@ def test_no_command_line_or_environment_shows_the_password_to_other_users(host, 
 
 
 def test_the_exporter_s_log_does_not_show_the_password(host, monitor_password):
-    # The exporter prints its connection string with the password removed.
-    log = host.file('/var/log/prometheus/prometheus-postgres-exporter.log')
-    assert log.exists
-    assert monitor_password not in log.content_string
+    # The exporter prints its connection string with the password removed:
+    # into the journal under systemd, else into the file the role names.
+    if host.file('/run/systemd/system').is_directory:
+        log = host.check_output('journalctl --no-pager -u prometheus-postgres-exporter')
+    else:
+        log = host.file('/var/log/prometheus/prometheus-postgres-exporter.log').content_string
+    assert 'msg=' in log
+    assert monitor_password not in log
 
 
 @pytest.mark.parametrize('path, owner, group, mode', [
