@@ -6,7 +6,7 @@ must fail before the role reads the host, connects or installs anything.
 
 import pytest
 
-from backup_helpers import changed_count, failed_task, run_playbook
+from backup_helpers import assert_refused_at, run_playbook
 
 CHECK_TASK = 'Check the ranges, the listen addresses and the TLS files.'
 
@@ -30,8 +30,4 @@ def monitoring_playbook(workdir):
 ])
 def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, settings, message):
     rc, report = run_playbook(monitoring_playbook(tmp_path), str(tmp_path), settings)
-    name, result = failed_task(report)
-    assert rc != 0
-    assert name == CHECK_TASK, name
-    assert message in result['msg'] and 'Nothing was changed.' in result['msg']
-    assert changed_count(report) == 0
+    assert_refused_at(rc, report, CHECK_TASK, message)
