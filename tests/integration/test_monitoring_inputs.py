@@ -8,7 +8,7 @@ import pytest
 
 from backup_helpers import assert_refused_at, run_playbook
 
-CHECK_TASK = 'Check the ranges, the listen addresses and the TLS files.'
+CHECK_TASK = 'Check the ranges of the numeric settings, the listen addresses and the TLS files.'
 
 
 def monitoring_playbook(workdir):
