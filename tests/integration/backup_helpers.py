@@ -221,5 +221,14 @@ def changed_count(report):
     return report['stats']['localhost']['changed']
 
 
+def assert_refused_at(rc, report, check_task, message):
+    """The run stopped at check_task with message and "Nothing was changed.", and changed nothing."""
+    name, result = failed_task(report)
+    assert rc != 0
+    assert name == check_task, name
+    assert message in result['msg'] and 'Nothing was changed.' in result['msg']
+    assert changed_count(report) == 0
+
+
 def postgres_uid():
     return pwd.getpwnam('postgres').pw_uid

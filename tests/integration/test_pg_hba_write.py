@@ -43,7 +43,7 @@ def write_hba(server, workdir, app_lines):
         ansible_python_interpreter=SYSTEM_PYTHON,
         ansible_become_method='su',
         pg_hba_version='15', pg_hba_cluster='test', pg_hba_port=server.port, pg_hba_socket_dir=server.socketdir,
-        pg_hba_extra_rules=[],
+        pg_hba_extra_rules=[], pg_hba_monitoring_user='', pg_hba_monitoring_networks=[],
         __pg_hba_file=os.path.join(server.datadir, 'pg_hba.conf'),
         __pg_hba_app_lines=app_lines,
     ))

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ansible_run import ansible_env
-from backup_helpers import changed_count, failed_task, run_playbook, task_result
+from backup_helpers import assert_refused_at, changed_count, failed_task, run_playbook, task_result
 
 CHECK_TASK = 'Check the settings before anything changes.'
 # Given in the runs below: it must appear in no output.
@@ -37,11 +37,7 @@ def repo_playbook(workdir):
 ])
 def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, settings, message):
     rc, report = run_playbook(repo_playbook(tmp_path), str(tmp_path), settings)
-    name, result = failed_task(report)
-    assert rc != 0
-    assert name == CHECK_TASK, name
-    assert message in result['msg'] and 'Nothing was changed.' in result['msg']
-    assert changed_count(report) == 0
+    assert_refused_at(rc, report, CHECK_TASK, message)
 
 
 def check_run(tmp_path, certificate_files=('ca.crt', 'server.crt', 'server.key'), inventory='localhost,', **overrides):

@@ -125,3 +125,16 @@ def test_site_checks_every_role_before_the_first_one_runs(tmp_path):
     assert result['msg'] == 'backup_keep_min is 0: allowed: a whole number, 1 to 100. Nothing was changed.'
     ran = [task['task']['name'] for play in report['plays'] for task in play['tasks']]
     assert not [task for task in ran if task != 'Gathering Facts' and not is_check(task)], ran
+
+
+def test_site_refuses_an_exporter_open_to_the_network_before_the_first_role_runs(tmp_path):
+    rc, report = run_playbook(os.path.join(REPO, 'site.yml'), str(tmp_path),
+                              {'monitoring_exporter_listen': '0.0.0.0:9187'}, check=True)
+    name, result = failed_task(report)
+    assert rc != 0
+    assert is_check(name), (name, result)
+    assert result['msg'].startswith('monitoring_exporter_listen is 0.0.0.0:9187, which is not a loopback address')
+    assert result['msg'].endswith('Nothing was changed.')
+    # Only the pre_tasks' checks ran (the roles' other checks among them), no role's work.
+    ran = [task['task']['name'].split(' : ')[-1] for play in report['plays'] for task in play['tasks']]
+    assert not [task for task in ran if not task.startswith(('Check ', 'Validating arguments'))], ran

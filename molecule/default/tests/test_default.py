@@ -177,6 +177,8 @@ def test_pg_hba_has_exactly_the_intended_lines(superuser_sql):
         ['local', '{all}', '{postgres}', '', '', 'peer', ''],
         ['hostssl', '{tmi}', '{tmi_app}', '127.0.0.1', '255.255.255.255', 'scram-sha-256', ''],
         ['hostssl', '{tmi}', '{tmi_app}', '::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'scram-sha-256', ''],
+        ['hostssl', '{tmi}', '{tmi_monitor}', '127.0.0.1', '255.255.255.255', 'scram-sha-256', ''],
+        ['hostssl', '{tmi}', '{tmi_monitor}', '::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'scram-sha-256', ''],
     ]
 
 

@@ -75,6 +75,8 @@ def test_pg_hba_is_the_same_on_both_members_tls_only_with_replication_from_the_m
     assert 'local all postgres peer' in rules[0]
     assert 'hostssl replication tmi_replication 127.0.0.1/32 scram-sha-256' in rules[0]
     assert 'local replication tmi_replication scram-sha-256' in rules[0]
+    # The monitoring role's lines, handed over by the pg_hba role with the others.
+    assert 'hostssl tmi tmi_monitor 127.0.0.1/32 scram-sha-256' in rules[0]
     assert not [r for r in rules[0] if r.split()[0] in ('host', 'hostnossl') or r.split()[-1] in ('trust', 'md5', 'password')]
 
 

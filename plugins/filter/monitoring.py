@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The decisions of tmi.postgresql.monitoring: where an exporter listens, and its connection string.
+
+exporter_listen_errors: the listen addresses that are malformed, or wider than
+loopback without basic auth. exporter_dsn: the exporter's DATA_SOURCE_NAME, a
+postgresql:// URL whose parts are percent-encoded. Documentation: one .yml per
+filter beside this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.six.moves.urllib.parse import quote
+
+LOOPBACK_NAMES = frozenset(('localhost', 'ip6-localhost', 'ip6-loopback'))
+
+
+def split_listen(listen):
+    """Return (host, port) of HOST:PORT or [V6]:PORT; raise ValueError saying why it is not one."""
+    if not isinstance(listen, str) or not listen.strip():
+        raise ValueError('not HOST:PORT')
+    text = listen.strip()
+    if text.startswith('['):
+        host, sep, rest = text[1:].partition(']')
+        if not sep or not rest.startswith(':'):
+            raise ValueError('not [ADDRESS]:PORT')
+        port = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError('%s is not an IPv6 address' % host)
+    else:
+        host, sep, port = text.rpartition(':')
+        if not sep:
+            raise ValueError('no port: write HOST:PORT')
+        if ':' in host:
+            raise ValueError('an IPv6 address goes in brackets: [ADDRESS]:PORT')
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError('the port %s is not 1 to 65535' % (port or '(empty)'))
+    return host, int(port)
+
+
+def is_loopback(host):
+    """True when host (an address or name, '' meaning every address) reaches this machine's loopback only."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        # '' (all addresses), 0.0.0.0 is handled above as an address; any other name may resolve anywhere.
+        return False
+
+
+def exporter_listen_errors(listeners, basic_auth=False):
+    """One message per listen address of listeners (variable name -> HOST:PORT) that is refused.
+
+    A malformed address is refused; an address other than loopback is refused
+    without basic auth (basic_auth true), since the exporters would answer
+    anyone who reaches it.
+    """
+    if not isinstance(listeners, dict):
+        raise AnsibleFilterError('exporter_listen_errors expects a mapping of variable name to HOST:PORT, not %s'
+                                 % type(listeners).__name__)
+    errors = []
+    ports = {}
+    for name, listen in listeners.items():
+        try:
+            host, port = split_listen(listen)
+        except ValueError as e:
+            errors.append('%s is %r: %s.' % (name, listen, e))
+            continue
+        if port in ports:
+            errors.append('%s and %s both use port %d: each exporter needs its own.' % (ports[port], name, port))
+        ports.setdefault(port, name)
+        if not is_loopback(host) and not basic_auth:
+            errors.append('%s is %s, which is not a loopback address, and monitoring_web_basic_auth is false:'
+                          ' the exporter would answer anyone who reaches it. Set monitoring_web_basic_auth'
+                          ' (and the TLS certificate and key) or listen on 127.0.0.1.' % (name, listen))
+    return errors
+
+
+def exporter_listen_is_loopback(listen):
+    """True when the exporter's listen address HOST:PORT is a loopback one."""
+    try:
+        host, dummy = split_listen(listen)
+    except ValueError as e:
+        raise AnsibleFilterError('exporter_listen_is_loopback: %r: %s' % (listen, e))
+    return is_loopback(host)
+
+
+def exporter_dsn(user, password, database, host, port, sslmode='disable'):
+    """The exporter's DATA_SOURCE_NAME: postgresql://USER:PASSWORD@/DATABASE?host=...&port=...&sslmode=...
+
+    Every part is percent-encoded, so the URL has no quote, space, backslash or
+    dollar sign: it is written as is in a shell or systemd environment file.
+    A host that starts with / is the folder of the Unix socket.
+    """
+    for name, value in (('user', user), ('password', password), ('database', database), ('host', host)):
+        if not isinstance(value, str) or not value:
+            raise AnsibleFilterError('exporter_dsn: the %s must be a non-empty string' % name)
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise AnsibleFilterError('exporter_dsn: the port must be a number, not %r' % (port,))
+
+    def part(value):
+        return quote(value, safe='')
+    return 'postgresql://%s:%s@/%s?host=%s&port=%d&sslmode=%s' % (
+        part(user), part(password), part(database), part(host), port, part(sslmode))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'exporter_dsn': exporter_dsn,
+            'exporter_listen_errors': exporter_listen_errors,
+            'exporter_listen_is_loopback': exporter_listen_is_loopback,
+        }
