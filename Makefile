@@ -110,8 +110,8 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 
 # The Docker engine is installed and started when `docker info` fails, and the
 # Debian 12 images are built locally when missing (MOLECULE_IMAGE and
-# MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default (no init system,
-# pg_ctlcluster), systemd, dr (the disaster-recovery drill on two
+# MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default (two containers:
+# no init system, pg_ctlcluster; and systemd), dr (the disaster-recovery drill on two
 # containers), repo (a database host and a pgBackRest repository host) and
 # ha (etcd, Patroni on two members and the proxy on three systemd
 # containers);
@@ -131,10 +131,12 @@ drill-repo: setup ## Molecule repo with its drill: the database host destroyed, 
 
 # The failover drill of molecule/ha (issue 12): the leader's container
 # killed while TMI writes through the proxy, the old leader's rejoin,
-# switchover.yml, etcd without a quorum; about 2 minutes more than the
-# scenario alone. Run it before a change to the HA layout is called done;
-# `make test` leaves it out.
-drill-ha: setup ## Molecule ha with its drill: failover, rejoin, switchover, a lost etcd quorum and failover.yml under a writer, cluster PITR and rebuild.
+# switchover.yml, etcd without a quorum, failover.yml, the cluster's PITR and
+# rebuild, and the checks that run site.yml on the whole cluster (a
+# reload-only change restarts nothing; check mode changes nothing); about 35
+# minutes. Run it before a change to the HA layout is called done; `make
+# test` leaves it out.
+drill-ha: setup ## Molecule ha with its drill: failover, rejoin, switchover, a lost etcd quorum and failover.yml under a writer, cluster PITR and rebuild, site.yml on the live cluster.
 	TMI_HA_DRILL=1 $(MAKE) molecule MOLECULE_ARGS="-s ha"
 
 site: setup ## Provision this machine: site.yml against the local inventory.

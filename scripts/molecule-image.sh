@@ -10,7 +10,7 @@
 #   plain    (default) python3 and sudo: the container's first process is
 #            `sleep`, no init system (scenario molecule/default).
 #   systemd  also systemd and dbus, for a container that boots systemd
-#            (scenario molecule/systemd).
+#            (the second container of molecule/default, and molecule/ha).
 #
 # Set MOLECULE_IMAGE (plain) or MOLECULE_SYSTEMD_IMAGE (systemd) to use another
 # image (for example one your CI can pull, which must have python3): this

@@ -275,7 +275,7 @@ def test_connections_disconnections_and_ddl_are_logged(superuser_sql):
 # -- the service manager -------------------------------------------------------
 
 def test_cluster_is_managed_by_the_host_s_service_manager(host):
-    # molecule/default runs `sleep` as PID 1 (pg_ctlcluster), molecule/systemd boots systemd.
+    # One container of molecule/default runs `sleep` as PID 1 (pg_ctlcluster), the other boots systemd.
     facts = cluster_facts(host)
     assert facts['start'] == 'auto'
     if host.file('/run/systemd/system').is_directory:

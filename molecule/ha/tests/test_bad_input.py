@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+from ha_writer import drill_only
+
 DB_MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
 PATRONICTL = 'runuser -u postgres -- patronictl -c /etc/patroni/15-main.yml '
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d postgres -c %s"
@@ -91,10 +93,12 @@ def test_a_switchover_to_a_member_that_does_not_exist_is_refused(hosts):
 
 def test_a_switchover_to_a_lagging_member_is_refused_and_changes_nothing(hosts):
     leader, standby = healthy(hosts)
-    # The standby cannot log in to stream again (NOLOGIN; a connection limit does not hold WAL senders) while
-    # the leader writes a few MB of WAL:
-    # Patroni's /cluster then shows it behind (its lag counts received WAL, so a paused replay would not do).
+    # The standby cannot log in to stream again (NOLOGIN; a connection limit does not hold WAL senders) and does
+    # not replay either, while the leader writes a few MB of WAL: Patroni's /cluster then shows it behind. Patroni
+    # counts the furthest of received and replayed WAL, and a standby that cannot stream still replays the
+    # segments its restore_command fetches from the repository host, so both are needed.
     sql(hosts[leader], 'ALTER ROLE tmi_replication NOLOGIN')
+    sql(hosts[standby], 'SELECT pg_wal_replay_pause()')
     try:
         sql(hosts[leader], "SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = '%s'"
             % standby)
@@ -114,6 +118,7 @@ def test_a_switchover_to_a_lagging_member_is_refused_and_changes_nothing(hosts):
         assert 'Nothing was changed.' in output
         assert roles(hosts)[0] == leader
     finally:
+        sql(hosts[standby], 'SELECT pg_wal_replay_resume()')
         sql(hosts[leader], 'ALTER ROLE tmi_replication LOGIN')
     healthy(hosts)
 
@@ -165,6 +170,7 @@ def test_an_unresolvable_patroni_connect_host_is_refused_before_anything_changes
     assert dict((m, hosts[m].file('/etc/patroni/15-main.yml').md5sum) for m in DB_MEMBERS) == before
 
 
+@drill_only
 def test_check_mode_of_site_changes_nothing_on_the_converged_cluster(hosts):
     healthy(hosts)
     output, stats, took = playbook('site.yml', '--check', '--diff')

@@ -22,9 +22,9 @@ import time
 
 import pytest
 
-from ha_writer import ROW_EMAIL, Writer, docker, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
+from ha_writer import ROW_EMAIL, Writer, docker, drill_only, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
 
-pytestmark = pytest.mark.skipif(not os.environ.get('TMI_HA_DRILL'), reason='the drill runs with TMI_HA_DRILL=1 (make drill-ha)')
+pytestmark = drill_only
 
 DB_MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d tmi -c %s"

@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from ha_writer import drill_only
+
 DB_MEMBERS = {"tmi-ha-1": 25451, "tmi-ha-2": 25452}
 PATRONICTL = 'runuser -u postgres -- patronictl -c /etc/patroni/15-main.yml '
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d %s -c %s"
@@ -119,6 +121,7 @@ def site(*extra, **expect):
     return result.stdout + result.stderr
 
 
+@drill_only
 def test_site_applies_a_reload_change_without_a_restart_and_only_flags_a_restart_change(hosts):
     started = dict((m, postmaster_start(hosts[m])) for m in DB_MEMBERS)
     try:
