@@ -275,6 +275,8 @@ def measure(args, workdir):
                 'series': t['series'],
                 'connections': connections_of(t['server'], ROLES[t['kind']]),
                 'connections_first': t['connections_first'],
+                'sessions_open': t['server'].query('postgres', 'SELECT count(*) FROM pg_stat_activity WHERE usename = %s',
+                                                   (ROLES[t['kind']],))[0][0],
                 'server_ms_per_scrape': sum(s[1] for s in stats) / args.runs,
                 'statements_per_scrape': sum(s[0] for s in stats) / args.runs,
                 'statements': [{'calls': s[0], 'total_ms': s[1], 'mean_ms': s[2], 'max_ms': s[3], 'query': s[4]}
@@ -376,8 +378,10 @@ def report_lines(result, args, command):
             lines.append('Our queries together: %.2f ms per scrape (%d statements); the slowest of ours: %.2f ms, `%s`.'
                          % (sum(s['total_ms'] for s in ours) / args.runs, len(ours), ours[0]['mean_ms'],
                             one_line(ours[0]['query'], 60)))
-    lines += ['', 'Connections made by each role during the whole run (log_connections): %s.' % ', '.join(
-        '%s %s: %d' % (t['database'], t['kind'], t['connections']) for t in result['targets'])]
+    lines += ['', 'Connections each exporter made in the whole run, warm-up included (log_connections), and its '
+              'sessions still open at the end (pg_stat_activity): %s.' % ', '.join(
+                  '%s %s: %d, %d open' % (t['database'], t['kind'], t['connections'], t['sessions_open'])
+                  for t in result['targets'])]
     lines += ['', 'Machine:', '']
     lines += ['- %s: %s' % kv for kv in machine(result)]
     lines += ['- Command: `%s`' % command]
