@@ -264,7 +264,7 @@ def measure(args, workdir):
                 '%s %.0f ms' % (t['label'], t['wall'][-1] * 1000) for t in targets)))
         load_end = loadavg()
         result = {'targets': [], 'ratios': {}, 'load_start': load_start, 'load_end': load_end,
-                  'uptime': subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}
+                  'uptime': subprocess.run(['uptime'], capture_output=True, text=True, check=False).stdout.strip()}
         for t in targets:
             stats = statement_stats(t['server'], t['db'], ROLES[t['kind']])
             result['targets'].append({
@@ -308,7 +308,7 @@ def machine(result):
             return 'n/a'
     mem = out(['free', '-h']).splitlines()
     # The exporter prints its version on stderr.
-    version = subprocess.run([EXPORTER, '--version'], capture_output=True, text=True).stderr.strip().splitlines()
+    version = subprocess.run([EXPORTER, '--version'], capture_output=True, text=True, check=False).stderr.strip().splitlines()
     return [
         ('Date', datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')),
         ('Commit', out(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD'])
@@ -349,9 +349,9 @@ def report_lines(result, args, command):
                      % (name, ratio['of_medians'], ratio['median_of_rounds']))
         ours = [s for s in custom['statements'] if s['ours']]
         ours_ms = sum(s['total_ms'] for s in ours) / args.runs
+        whole_ms = custom['server_ms_per_scrape']
         lines.append('| %s: server time of our %d queries per scrape / of the whole scrape (pg_stat_statements) '
-                     '| %.2f ms / %.1f ms (%.1f %%) | |' % (name, len(ours), ours_ms, custom['server_ms_per_scrape'],
-                                                        100.0 * ours_ms / custom['server_ms_per_scrape']))
+                     '| %.2f ms / %.1f ms (%.1f %%) | |' % (name, len(ours), ours_ms, whole_ms, 100.0 * ours_ms / whole_ms))
     lines += ['', 'The exporter\'s own timings (medians): `pg_exporter_last_scrape_duration_seconds` (its '
               'built-in and custom queries) and `pg_scrape_collector_duration_seconds` (the database and bgwriter '
               'collectors, which run beside them). 0.11 times no single query; pg_stat_statements does, below.',
@@ -402,6 +402,13 @@ def section_text(args, table_lines):
         'the queries file, measured in the same run, round-robin: compare the ratio, not seconds across runs '
         'on this shared machine. Wall time of `GET /metrics` after one warm-up scrape; server time from '
         'pg_stat_statements of each exporter\'s role. Goal of issue 13: under 1 s.' % args.tables,
+        '',
+        'How to read it: the built-in database collector\'s `pg_database_size()` of every database, which '
+        'stats every file of each, grows with the number of relations and is most of a scrape on many tables; '
+        'our queries read small statistics views and take a fraction of a millisecond whatever the schema. '
+        'The exporter keeps its two sessions open (one for its queries, one for its collectors), so a scrape '
+        'pays no login; the first one, which connects (TLS, SCRAM), is shown apart. With the server role\'s '
+        '`log_min_duration_statement` (1000 ms) none of these statements is logged as slow.',
         '',
     ]
     return '\n'.join(intro + table_lines) + '\n'
