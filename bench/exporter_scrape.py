@@ -345,8 +345,11 @@ def report_lines(result, args, command):
         custom = [t for t in result['targets'] if t['database'] == name and t['kind'] == 'custom'][0]
         lines.append('| %s: scrape with our queries, median | %s | < %.0f s |'
                      % (name, ms(custom['wall_seconds']['median']), GOAL_SECONDS))
-        lines.append('| %s: custom / baseline, wall time (ratio of medians; median of the rounds) | %.2fx; %.2fx | |'
-                     % (name, ratio['of_medians'], ratio['median_of_rounds']))
+        baseline = [t for t in result['targets'] if t['database'] == name and t['kind'] == 'baseline'][0]
+        lines.append('| %s: custom / baseline, wall time (ratio of medians; median of the rounds; difference of '
+                     'the medians) | %.2fx; %.2fx; %+.0f ms | |'
+                     % (name, ratio['of_medians'], ratio['median_of_rounds'],
+                        (custom['wall_seconds']['median'] - baseline['wall_seconds']['median']) * 1000))
         ours = [s for s in custom['statements'] if s['ours']]
         ours_ms = sum(s['total_ms'] for s in ours) / args.runs
         whole_ms = custom['server_ms_per_scrape']
@@ -406,6 +409,9 @@ def section_text(args, table_lines):
         'How to read it: the built-in database collector\'s `pg_database_size()` of every database, which '
         'stats every file of each, grows with the number of relations and is most of a scrape on many tables; '
         'our queries read small statistics views and take a fraction of a millisecond whatever the schema. '
+        'What they add to the wall time is mostly six more round trips from the exporter (its queries run one '
+        'after the other), which shows on a scrape of a few tens of milliseconds and not beside the database '
+        'collector on many tables. '
         'The exporter keeps its two sessions open (one for its queries, one for its collectors), so a scrape '
         'pays no login; the first one, which connects (TLS, SCRAM), is shown apart. With the server role\'s '
         '`log_min_duration_statement` (1000 ms) none of these statements is logged as slow.',
