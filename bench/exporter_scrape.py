@@ -39,7 +39,6 @@ test: pytest does not collect bench/. The exporter must be installed
 own service is not needed, and not used).
 """
 
-import argparse
 import datetime
 import json
 import os
@@ -61,8 +60,8 @@ sys.path.insert(0, os.path.join(BENCH, '..', 'tests'))
 sys.path.insert(0, os.path.join(BENCH, '..', 'tests', 'integration'))
 
 from collection_path import REPO, collections_dir  # noqa: E402
-from docs_section import write_section  # noqa: E402
-from pgserver import PgServer, free_port  # noqa: E402
+from docs_section import bench_parser, command_output, memory, write_section  # noqa: E402
+from pgserver import free_port, pg_bindir  # noqa: E402
 
 sys.path.insert(0, collections_dir())
 
@@ -264,7 +263,7 @@ def measure(args, workdir):
                 '%s %.0f ms' % (t['label'], t['wall'][-1] * 1000) for t in targets)))
         load_end = loadavg()
         result = {'targets': [], 'ratios': {}, 'load_start': load_start, 'load_end': load_end,
-                  'uptime': subprocess.run(['uptime'], capture_output=True, text=True, check=False).stdout.strip()}
+                  'uptime': command_output(['uptime'])}
         for t in targets:
             stats = statement_stats(t['server'], t['db'], ROLES[t['kind']])
             result['targets'].append({
@@ -301,12 +300,7 @@ def measure(args, workdir):
 
 
 def machine(result):
-    def out(argv):
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return 'n/a'
-    mem = out(['free', '-h']).splitlines()
+    out = command_output
     # The exporter prints its version on stderr.
     version = subprocess.run([EXPORTER, '--version'], capture_output=True, text=True, check=False).stderr.strip().splitlines()
     return [
@@ -318,9 +312,9 @@ def machine(result):
         ('Load average at the start and at the end of the scrapes (other work on the machine)',
          '%s; %s' % (result['load_start'], result['load_end'])),
         ('uptime at the end', result['uptime']),
-        ('free -h (Mem)', ' '.join(mem[1].split()[1:4]) + ' (total used free)' if len(mem) > 1 else 'n/a'),
+        ('free -h (Mem)', memory()),
         ('Python', platform.python_version()),
-        ('PostgreSQL', out([os.path.join(PgServer().bindir, 'postgres'), '--version'])),
+        ('PostgreSQL', out([os.path.join(pg_bindir(), 'postgres'), '--version'])),
         ('Exporter', version[0] if version else 'n/a'),
     ]
 
@@ -421,13 +415,11 @@ def section_text(args, table_lines):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--tables', type=int, default=2000, help='synthetic tables (default 2000)')
+    parser = bench_parser(__doc__, tables=2000)
     parser.add_argument('--runs', type=int, default=15, help='timed scrapes of each exporter (default 15)')
     parser.add_argument('--pause', type=float, default=0.2, help='seconds between two scrapes (default 0.2)')
     parser.add_argument('--top', type=int, default=6, help='slowest statements listed (default 6)')
     parser.add_argument('--json', metavar='FILE', help='also write the numbers to FILE as JSON')
-    parser.add_argument('--no-docs', action='store_true', help='print only; leave docs/benchmarks.md alone')
     return parser.parse_args(argv)
 
 
