@@ -1,7 +1,32 @@
 """Write one benchmark's section of docs/benchmarks.md, leaving the others alone."""
 
+import argparse
 import os
 import re
+import subprocess
+
+
+def command_output(argv):
+    """The stripped standard output of a command, or 'n/a' when it cannot run or fails."""
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'n/a'
+
+
+def memory():
+    """Total, used and free memory as `free -h` shows them."""
+    mem = command_output(['free', '-h']).splitlines()
+    return ' '.join(mem[1].split()[1:4]) + ' (total used free)' if len(mem) > 1 else 'n/a'
+
+
+def bench_parser(doc, tables=None):
+    """The parser of a benchmark: the first line of its docstring, --no-docs, and --tables when a default is given."""
+    parser = argparse.ArgumentParser(description=doc.split('\n', maxsplit=1)[0])
+    if tables is not None:
+        parser.add_argument('--tables', type=int, default=tables, help='synthetic tables (default %d)' % tables)
+    parser.add_argument('--no-docs', action='store_true', help='print only; leave docs/benchmarks.md alone')
+    return parser
 
 
 def replace_section(text, title, section):

@@ -22,14 +22,12 @@ Prints a table and replaces its own section in docs/benchmarks.md
 (``--no-docs`` to skip). Not a test: pytest does not collect bench/.
 """
 
-import argparse
 import datetime
 import os
 import platform
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -41,8 +39,8 @@ sys.path.insert(0, os.path.join(BENCH, '..', 'tests'))
 sys.path.insert(0, os.path.join(BENCH, '..', 'tests', 'integration'))
 
 from collection_path import REPO, collections_dir  # noqa: E402
-from docs_section import write_section  # noqa: E402
-from pgserver import SUPERUSER, PgServer  # noqa: E402
+from docs_section import bench_parser, command_output, memory, write_section  # noqa: E402
+from pgserver import SUPERUSER, PgServer, pg_bindir  # noqa: E402
 
 sys.path.insert(0, collections_dir())
 
@@ -173,19 +171,14 @@ def median_of(runs, fn, label, log):
 
 
 def machine():
-    def out(argv):
-        try:
-            return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return 'n/a'
-    mem = out(['free', '-h']).splitlines()
+    out = command_output
     return [
         ('Date', datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')),
         ('nproc', out(['nproc'])),
         ('Load average at the end (other work on the machine)', ' '.join(out(['cat', '/proc/loadavg']).split()[:3])),
-        ('free -h (Mem)', ' '.join(mem[1].split()[1:4]) + ' (total used free)' if len(mem) > 1 else 'n/a'),
+        ('free -h (Mem)', memory()),
         ('Python', platform.python_version()),
-        ('PostgreSQL', out([os.path.join(PgServer().bindir, 'postgres'), '--version'])),
+        ('PostgreSQL', out([os.path.join(pg_bindir(), 'postgres'), '--version'])),
     ]
 
 
@@ -249,12 +242,10 @@ def write_docs(count, table_lines):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--tables', type=int, default=2000, help='synthetic tables (default 2000)')
+    parser = bench_parser(__doc__, tables=2000)
     parser.add_argument('--runs', type=int, default=5, help='runs of the validation and of pg_dump (default 5)')
     parser.add_argument('--migra-runs', type=int, default=3, help='runs of migra (default 3; 0 skips it)')
     parser.add_argument('--ansible-runs', type=int, default=3, help='runs through ansible-playbook (default 3; 0 skips)')
-    parser.add_argument('--no-docs', action='store_true', help='print only; leave docs/benchmarks.md alone')
     return parser.parse_args(argv)
 
 

@@ -25,6 +25,7 @@ def monitoring_playbook(workdir):
     ({'monitoring_exporter_listen': '127.0.0.1'}, "monitoring_exporter_listen is '127.0.0.1': no port"),
     ({'monitoring_node_exporter_listen': '127.0.0.1:9187'}, 'both use port 9187'),
     ({'monitoring_connection_limit': 0}, 'monitoring_connection_limit is 0'),
+    ({'monitoring_connection_limit': 1}, 'monitoring_connection_limit is 1'),
     ({'monitoring_web_tls_cert_file': '/etc/x.crt'}, 'monitoring_web_tls_cert_file and monitoring_web_tls_key_file go together'),
     ({'monitoring_user': 'Bad-Name'}, 'monitoring_user (Bad-Name) must be a lower-case identifier'),
 ])
