@@ -100,6 +100,9 @@ def max_gap_seconds(schedules):
     """The longest time in seconds from one run of any of the schedules to the next one."""
     if isinstance(schedules, dict):
         schedules = [schedules]
+    if not isinstance(schedules, (list, tuple)):
+        raise ScheduleError('a schedule is a dict of cron fields (minute, hour, day, month, weekday), or a list '
+                            'of them, not %r' % (schedules,))
     parsed = [parse_schedule(s) for s in schedules]
     if not parsed:
         raise ScheduleError('no schedule given')

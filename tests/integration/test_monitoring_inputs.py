@@ -28,6 +28,8 @@ def monitoring_playbook(workdir):
     ({'monitoring_connection_limit': 1}, 'monitoring_connection_limit is 1'),
     ({'monitoring_web_tls_cert_file': '/etc/x.crt'}, 'monitoring_web_tls_cert_file and monitoring_web_tls_key_file go together'),
     ({'monitoring_user': 'Bad-Name'}, 'monitoring_user (Bad-Name) must be a lower-case identifier'),
+    # The node exporter's textfile folder, which the tmi_metrics role writes into.
+    ({'monitoring_textfile_dir': 'textfiles'}, 'monitoring_textfile_dir (textfiles) must be an absolute path'),
 ])
 def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, settings, message):
     rc, report = run_playbook(monitoring_playbook(tmp_path), str(tmp_path), settings)

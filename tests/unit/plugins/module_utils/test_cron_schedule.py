@@ -55,7 +55,13 @@ def test_fields():
     ({'minutes': '0'}, 'unknown schedule field(s): minutes'),
     ({'minute': '0', 'hour': '0', 'day': '30', 'month': '2'}, 'never run'),
     ([], 'no schedule given'),
-    ('0 2 * * *', 'a schedule is a dict'),
+    ('0 2 * * *', "a schedule is a dict .*, not '0 2 \\* \\* \\*'"),
+    (None, 'a schedule is a dict .*, not None'),
+    ([{'minute': '0'}, 'daily'], "a schedule is a dict .*, not 'daily'"),
+    ({'day': '0'}, 'day: 0 is not from 1 to 31'),
+    ({'weekday': '8'}, 'weekday: 8 is not from 0 to 7'),
+    ({'month': 'foo'}, "month: 'foo' is not a number from 1 to 12"),
+    ({'minute': '1-2-3'}, 'is not a cron field'),
 ])
 def test_bad_schedules_are_refused(schedule, message):
     with pytest.raises(ScheduleError, match=message.replace('(', r'\(').replace(')', r'\)')):
