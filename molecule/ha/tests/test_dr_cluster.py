@@ -15,7 +15,6 @@ The time of the recovery is printed and written to build/molecule-ha-dr.json in 
 """
 
 import json
-import os
 import time
 
 import pytest

@@ -17,7 +17,6 @@ conftest.py runs these tests after the checks of the converged cluster. They run
 written to build/molecule-ha-drill.json in the checkout.
 """
 
-import os
 import time
 
 import pytest
