@@ -228,6 +228,22 @@ def test_prometheus_loads_the_rules_scrapes_both_exporters_and_fires_a_rule(tmp_
     assert wait_for('the new configuration loaded',
                     lambda: 'evaluation_interval: 2s' in api(port, 'status/config')['yaml'])
 
+    # A configuration promtool refuses (a scrape timeout longer than the interval) does not replace the live one.
+    with open(folder + '/prometheus.yml') as f:
+        live = f.read()
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(prometheus_site['vars'], prometheus_scrape_timeout='5s'),
+                              inventory=hosts)
+    assert rc != 0
+    assert failed_task(report)[0] == "Write Prometheus's configuration, checked by promtool before it replaces the old one."
+    with open(folder + '/prometheus.yml') as f:
+        assert f.read() == live
+
+    # New arguments (the retention): Prometheus is restarted with them.
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(prometheus_site['vars'], prometheus_retention_time='2d'),
+                              inventory=hosts)
+    assert rc == 0, failed_task(report)
+    assert api(port, 'status/flags')['storage.tsdb.retention.time'] == '2d'
+
 
 @pytest.mark.parametrize('inventory_text, settings, message', [
     ('[tmi_postgresql]\ndb1\n[tmi_postgresql_prometheus]\nlocalhost\n', {},
