@@ -228,15 +228,23 @@ def test_prometheus_loads_the_rules_scrapes_both_exporters_and_fires_a_rule(tmp_
     assert wait_for('the new configuration loaded',
                     lambda: 'evaluation_interval: 2s' in api(port, 'status/config')['yaml'])
 
-    # A configuration promtool refuses (a scrape timeout longer than the interval) does not replace the live one.
+    # A configuration promtool refuses (its rule files include a broken one an operator left) does not replace
+    # the live one, nor are new arguments written.
     with open(folder + '/prometheus.yml') as f:
         live = f.read()
-    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(prometheus_site['vars'], prometheus_scrape_timeout='5s'),
+    with open(DEFAULT_FILE) as f:
+        arguments = f.read()
+    with open(folder + '/rules/broken.rules.yml', 'w') as f:
+        f.write('groups: [{name: broken, rules: [{alert: Broken, expr: "up =="}]}]\n')
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(prometheus_site['vars'], prometheus_retention_time='3d'),
                               inventory=hosts)
+    os.unlink(folder + '/rules/broken.rules.yml')
     assert rc != 0
     assert failed_task(report)[0] == "Write Prometheus's configuration, checked by promtool before it replaces the old one."
     with open(folder + '/prometheus.yml') as f:
         assert f.read() == live
+    with open(DEFAULT_FILE) as f:
+        assert f.read() == arguments
 
     # New arguments (the retention): Prometheus is restarted with them.
     rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(prometheus_site['vars'], prometheus_retention_time='2d'),
@@ -252,6 +260,8 @@ def test_prometheus_loads_the_rules_scrapes_both_exporters_and_fires_a_rule(tmp_
      "monitoring_node_exporter_listen of localhost is '127.0.0.1': no port"),
     (ONE_HOST, {'prometheus_listen': '127.0.0.1'}, "prometheus_listen is '127.0.0.1': no port"),
     (ONE_HOST, {'prometheus_retention_time': '15 days'}, 'prometheus_retention_time is not a duration'),
+    (ONE_HOST, {'prometheus_scrape_interval': '1m', 'prometheus_scrape_timeout': '61s'},
+     'prometheus_scrape_timeout (61s) is longer than prometheus_scrape_interval (1m)'),
     (ONE_HOST, {'prometheus_retention_size': '10G'}, 'prometheus_retention_size (10G) is not a size'),
     (ONE_HOST, {'prometheus_rules_dir': 'rules'}, 'prometheus_rules_dir must be an absolute path'),
     ('[tmi_postgresql]\n[tmi_postgresql_prometheus]\nlocalhost\n', {},
@@ -261,3 +271,19 @@ def test_bad_settings_stop_the_role_before_it_changes_anything(tmp_path, invento
     rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict({'tmi_postgresql_hosts': 'tmi_postgresql'}, **settings),
                               inventory=inventory(str(tmp_path), inventory_text))
     assert_refused_at(rc, report, CHECK_TASK, message)
+
+
+def test_an_exporter_name_that_does_not_resolve_here_stops_the_role_before_it_changes_anything(tmp_path, monkeypatch):
+    # A getent of the test's that resolves nothing: the check runs without asking any name server.
+    fake = tmp_path / 'bin'
+    fake.mkdir()
+    (fake / 'getent').write_text('#!/bin/sh\nexit 2\n')
+    (fake / 'getent').chmod(0o755)
+    monkeypatch.setenv('PATH', '%s:%s' % (fake, os.environ['PATH']))
+    settings = {'tmi_postgresql_hosts': 'tmi_postgresql', 'monitoring_exporter_listen': '0.0.0.0:9187',
+                'monitoring_node_exporter_listen': '0.0.0.0:9100', 'monitoring_web_basic_auth': True}
+    hosts = inventory(str(tmp_path), '[tmi_postgresql]\ndb1 ansible_host=db1.example\n'
+                                     '[tmi_postgresql_prometheus]\nlocalhost\n')
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), settings, inventory=hosts)
+    assert_refused_at(rc, report, "Check that every exporter's host name resolves here.",
+                      "The exporters' host names db1.example (ansible_host of db1) do not resolve on localhost.")
