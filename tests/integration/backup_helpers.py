@@ -221,13 +221,25 @@ def changed_count(report):
     return report['stats']['localhost']['changed']
 
 
-def assert_refused_at(rc, report, check_task, message):
-    """The run stopped at check_task with message and "Nothing was changed.", and changed nothing."""
+def failed_messages(report):
+    """The messages of every task that failed on localhost, ignored failures too, in the order they ran."""
+    return [task['hosts']['localhost']['msg'] for play in report['plays'] for task in play['tasks']
+            if task['hosts'].get('localhost', {}).get('failed')]
+
+
+def assert_refused_at(rc, report, check_task, message, prefix=''):
+    """The run stopped at check_task, its only failure, with a message that starts with prefix, holds
+    message and ends with "Nothing was changed.", and changed nothing. Returns the message (to compare
+    two runs' refusals)."""
     name, result = failed_task(report)
     assert rc != 0
     assert name == check_task, name
-    assert message in result['msg'] and 'Nothing was changed.' in result['msg']
+    msg = result['msg']
+    assert message in msg, msg
+    assert msg.startswith(prefix) and msg.endswith(' Nothing was changed.'), msg
+    assert failed_messages(report) == [msg]
     assert changed_count(report) == 0
+    return msg
 
 
 def postgres_uid():

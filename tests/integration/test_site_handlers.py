@@ -24,6 +24,12 @@ from ansible_run import ansible_env
 from collection_path import REPO
 
 RELOAD_STUB = 'stub: the server role reloads'
+OS_USER_STUB = "stub: the users to come of tmi_metrics' os_user.yml"
+
+
+def role_vars(role):
+    with open(os.path.join(REPO, 'roles', role, 'vars', 'main.yml')) as f:
+        return yaml.safe_load(f)
 
 
 def write_yaml(path, data):
@@ -56,6 +62,10 @@ def stub_collection(root):
          'notify': 'tmi_postgresql_settings_changed'},
         {'name': 'stub: apply the settings', 'ansible.builtin.meta': 'flush_handlers'},
     ])
+    # site.yml's pre_tasks import tmi_metrics' os_user.yml with the users other roles' packages make later: the
+    # stub shows the list it was given (an undefined name fails the task, and the run).
+    write_yaml(os.path.join(collection, 'roles', 'tmi_metrics', 'tasks', 'os_user.yml'),
+               [{'name': OS_USER_STUB, 'ansible.builtin.debug': {'msg': '{{ __tmi_metrics_os_users_to_come }}'}}])
     # The handler includes reload.yml: a stub that says it ran.
     write_yaml(os.path.join(collection, 'roles', 'server', 'tasks', 'reload.yml'),
                [{'name': RELOAD_STUB, 'ansible.builtin.debug': {'msg': 'reloaded'}}])
@@ -93,6 +103,11 @@ def test_the_reload_handler_runs_with_any_optional_role_left_out(tmp_path, wal_a
     # The optional roles run exactly when they are enabled.
     assert ('stub: wal_archive' in ran) == wal_archive_enabled, ran
     assert ('stub: backup' in ran) == backup_enabled, ran
+    # The users to come are the server role's and the monitoring role's own, not a list of site.yml's.
+    to_come = [t['hosts']['localhost']['msg'] for play in report['plays'] for t in play['tasks']
+               if t['task']['name'].split(' : ')[-1] == OS_USER_STUB]
+    assert to_come == [[role_vars('server')['__server_os_user'], role_vars('monitoring')['__monitoring_os_user']]]
+    assert to_come == [['postgres', 'prometheus']]
 
 
 # Loads the play with Ansible's own classes and prints, for each compiled copy
