@@ -1,0 +1,53 @@
+"""tmi_postgresql_version comes from the platform unless the inventory sets it; an unknown platform is refused.
+
+The plays gather no facts: the common role reads the distribution itself,
+only when the version is not set. A platform the collection knows no version
+of stops site.yml in its pre_tasks, before the first role, with a message
+naming the variable. An unknown platform is simulated by extra vars that
+override the facts (nothing else here can make this Debian host another one).
+"""
+
+import os
+
+from backup_helpers import REPO, assert_refused_at, run_playbook, task_result
+
+VERSION_CHECK = 'Check that the PostgreSQL version is set or known from the platform.'
+PLATFORM_READ = 'Read the distribution and its release, which the default PostgreSQL version comes from.'
+FEDORA = {'ansible_facts': {'distribution': 'Fedora', 'distribution_major_version': '40'}}
+
+
+def common_playbook(workdir):
+    path = workdir / 'common.yml'
+    path.write_text('- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: tmi.postgresql.common\n'
+                    '  tasks:\n    - name: Show the version.\n      ansible.builtin.debug:\n'
+                    '        msg: "{{ tmi_postgresql_version }} {{ tmi_postgresql_bindir }}"\n')
+    return str(path)
+
+
+def debian_release():
+    with open('/etc/debian_version') as f:
+        return f.read().strip().split('.')[0]
+
+
+def test_the_version_defaults_to_the_platforms_own(tmp_path):
+    expected = {'11': 13, '12': 15, '13': 17}[debian_release()]
+    rc, report = run_playbook(common_playbook(tmp_path), str(tmp_path), {}, check=True)
+    assert rc == 0
+    assert not task_result(report, PLATFORM_READ).get('skipped')
+    assert task_result(report, 'Show the version.')['msg'] == '%d /usr/lib/postgresql/%d/bin' % (expected, expected)
+
+
+def test_a_version_set_in_the_inventory_wins_and_the_platform_is_not_read(tmp_path):
+    rc, report = run_playbook(common_playbook(tmp_path), str(tmp_path), dict(FEDORA, tmi_postgresql_version=17),
+                              check=True)
+    assert rc == 0
+    assert task_result(report, PLATFORM_READ).get('skipped')
+    assert task_result(report, 'Show the version.')['msg'] == '17 /usr/lib/postgresql/17/bin'
+
+
+def test_site_refuses_an_unknown_platform_before_the_first_role(tmp_path):
+    rc, report = run_playbook(os.path.join(REPO, 'site.yml'), str(tmp_path), FEDORA, check=True)
+    assert_refused_at(rc, report, VERSION_CHECK,
+                      'tmi_postgresql_version is not set and Fedora 40 has no PostgreSQL version known')
+    ran = [task['task']['name'].split(' : ')[-1] for play in report['plays'] for task in play['tasks']]
+    assert ran[-1] == VERSION_CHECK and len(ran) <= 3, ran
