@@ -9,6 +9,8 @@ override the facts (nothing else here can make this Debian host another one).
 
 import os
 
+import yaml
+
 from backup_helpers import REPO, assert_refused_at, run_playbook, task_result
 
 VERSION_CHECK = 'Check that the PostgreSQL version is set or known from the platform.'
@@ -16,11 +18,19 @@ PLATFORM_READ = 'Read the distribution and its release, which the default Postgr
 FEDORA = {'ansible_facts': {'distribution': 'Fedora', 'distribution_major_version': '40'}}
 
 
+# The common role alone, in a play that gathers no facts, and the version it worked out.
+COMMON_PLAY = [{
+    'hosts': 'localhost',
+    'gather_facts': False,
+    'roles': [{'role': 'tmi.postgresql.common'}],
+    'tasks': [{'name': 'Show the version.',
+               'ansible.builtin.debug': {'msg': '{{ tmi_postgresql_version }} {{ tmi_postgresql_bindir }}'}}],
+}]
+
+
 def common_playbook(workdir):
     path = workdir / 'common.yml'
-    path.write_text('- hosts: localhost\n  gather_facts: false\n  roles:\n    - role: tmi.postgresql.common\n'
-                    '  tasks:\n    - name: Show the version.\n      ansible.builtin.debug:\n'
-                    '        msg: "{{ tmi_postgresql_version }} {{ tmi_postgresql_bindir }}"\n')
+    path.write_text(yaml.safe_dump(COMMON_PLAY))
     return str(path)
 
 
