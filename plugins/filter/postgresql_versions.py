@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """tmi.postgresql's filters of the PostgreSQL major version: platform_postgresql_version,
-platform_postgresql_version_error and stat_statements_views (module_utils/postgresql_versions.py).
+platform_postgresql_version_error, stat_statements_views and stanza_postgresql_version
+(module_utils/postgresql_versions.py).
 
 Documentation: one .yml per filter beside this file.
 """
@@ -31,10 +32,17 @@ def stat_statements_views(server_version_num):
         raise AnsibleFilterError(str(e))
 
 
+def stanza_postgresql_version(info):
+    """The major version of the cluster a pgBackRest stanza's backups come from (pgbackrest info's entry or
+    backup.info's text); None when it does not say."""
+    return postgresql_versions.stanza_postgresql_version(info)
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'platform_postgresql_version': platform_postgresql_version,
             'platform_postgresql_version_error': platform_postgresql_version_error,
             'stat_statements_views': stat_statements_views,
+            'stanza_postgresql_version': stanza_postgresql_version,
         }

@@ -7,13 +7,17 @@
 - platform_postgresql_version_error: the message that refuses a host whose
   version is neither set nor known from its platform;
 - stat_statements_views: the views of pg_stat_statements a server version has
-  (from its server_version_num, read at run time).
+  (from its server_version_num, read at run time);
+- stanza_postgresql_version: the major version of the cluster a pgBackRest
+  stanza's backups were taken from (a restore needs the same).
 
 The filters of plugins/filter/postgresql_versions.py and repo_stanzas use them.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+import re
 
 from ansible.module_utils.six.moves.collections_abc import Mapping
 
@@ -85,3 +89,32 @@ def stat_statements_views(server_version_num):
     if number >= STAT_STATEMENTS_INFO_FROM:
         views.append('pg_stat_statements_info')
     return views
+
+
+def _major(text):
+    match = re.match(r'^\s*"?(\d+)', str(text)) if text is not None else None
+    return int(match.group(1)) if match else None
+
+
+def stanza_postgresql_version(info):
+    """The PostgreSQL major version of a pgBackRest stanza's current database, None when the input does not say.
+
+    info: the stanza's entry of `pgbackrest info --output=json` (its db list, each with id and version), or the
+    text of the stanza's backup.info (section [db], db-version="15").
+    """
+    if isinstance(info, Mapping):
+        databases = [db for db in info.get('db') or [] if isinstance(db, Mapping)]
+        if not databases:
+            return None
+        return _major(max(databases, key=lambda db: db.get('id') or 0).get('version'))
+    if isinstance(info, str):
+        section = None
+        version = None
+        for line in info.splitlines():
+            line = line.strip()
+            if line.startswith('['):
+                section = line
+            elif section == '[db]' and line.startswith('db-version='):
+                version = _major(line.split('=', 1)[1])
+        return version
+    return None

@@ -61,3 +61,31 @@ def test_site_refuses_an_unknown_platform_before_the_first_role(tmp_path):
                       'tmi_postgresql_version is not set and Fedora 40 has no PostgreSQL version known')
     ran = [task['task']['name'].split(' : ')[-1] for play in report['plays'] for task in play['tasks']]
     assert ran[-1] == VERSION_CHECK and len(ran) <= 3, ran
+
+
+REBUILD_PLAY = [{'hosts': 'localhost', 'gather_facts': False, 'roles': [{'role': 'tmi.postgresql.dr_rebuild'}]}]
+VERSION_MATCH = 'Fail when the backups are of another PostgreSQL version than this host would install.'
+
+
+def rebuild_from(tmp_path, backup_version):
+    """dr_rebuild's checks against a local repository whose stanza's backups are of backup_version."""
+    stanza = tmp_path / 'repo' / 'backup' / 'tmi'
+    stanza.mkdir(parents=True)
+    (stanza / 'backup.info').write_text('[backrest]\nbackrest-format=5\n\n[db]\ndb-id=1\ndb-version="%d"\n'
+                                        % backup_version)
+    path = tmp_path / 'rebuild.yml'
+    path.write_text(yaml.safe_dump(REBUILD_PLAY))
+    return run_playbook(str(path), str(tmp_path), {'tmi_postgresql_pgbackrest_repo': str(tmp_path / 'repo'),
+                                                   'tmi_postgresql_version': 15}, check=True)
+
+
+def test_a_rebuild_from_backups_of_another_major_version_is_refused(tmp_path):
+    rc, report = rebuild_from(tmp_path, 13)
+    assert_refused_at(rc, report, VERSION_MATCH,
+                      'Stanza tmi holds backups of PostgreSQL 13, and this host would install PostgreSQL 15')
+
+
+def test_a_rebuild_from_backups_of_the_same_major_version_passes_the_check(tmp_path):
+    rc, report = rebuild_from(tmp_path, 15)
+    result = task_result(report, VERSION_MATCH)
+    assert not result.get('failed') and not result.get('skipped'), result

@@ -2,7 +2,7 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tmi.postgresql.plugins.filter.postgresql_versions import (
-    platform_postgresql_version, platform_postgresql_version_error, stat_statements_views)
+    platform_postgresql_version, platform_postgresql_version_error, stanza_postgresql_version, stat_statements_views)
 
 
 def facts(distribution, release):
@@ -68,3 +68,37 @@ def test_pg_stat_statements_info_only_from_14(number, views):
 def test_a_value_that_is_no_server_version_num_is_an_error(number):
     with pytest.raises(AnsibleFilterError, match='server_version_num'):
         stat_statements_views(number)
+
+
+INFO = {'name': 'tmi', 'status': {'code': 0}, 'db': [
+    {'id': 1, 'repo-key': 1, 'system-id': 7300000000000000001, 'version': '13'},
+    {'id': 2, 'repo-key': 1, 'system-id': 7300000000000000002, 'version': '15'}]}
+BACKUP_INFO = '''[backrest]
+backrest-format=5
+backrest-version="2.45"
+
+[db]
+db-catalog-version=202209061
+db-control-version=1300
+db-id=2
+db-system-id=7300000000000000002
+db-version="15"
+
+[db:history]
+1={"db-catalog-version":202007201,"db-control-version":1300,"db-system-id":7300000000000000001,"db-version":"13"}
+'''
+
+
+def test_the_stanzas_current_database_version_from_pgbackrest_info():
+    assert stanza_postgresql_version(INFO) == 15
+    assert stanza_postgresql_version(dict(INFO, db=INFO['db'][:1])) == 13
+
+
+def test_the_stanzas_version_from_backup_info_not_from_its_history():
+    assert stanza_postgresql_version(BACKUP_INFO) == 15
+
+
+@pytest.mark.parametrize('info', [{'name': 'tmi', 'status': {'code': 1}}, {'db': []}, {'db': [{'id': 1}]}, '', '[db]\n',
+                                  None, 15])
+def test_a_stanza_that_says_nothing_has_no_version(info):
+    assert stanza_postgresql_version(info) is None
