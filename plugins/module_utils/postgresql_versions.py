@@ -9,7 +9,9 @@
 - stat_statements_views: the views of pg_stat_statements a server version has
   (from its server_version_num, read at run time);
 - stanza_postgresql_version: the major version of the cluster a pgBackRest
-  stanza's backups were taken from (a restore needs the same).
+  stanza's backups were taken from (a restore needs the same);
+- cluster_version_error: the message that refuses to create a cluster of one
+  version beside the same cluster of another (a host whose default changed).
 
 The filters of plugins/filter/postgresql_versions.py and repo_stanzas use them.
 """
@@ -118,3 +120,20 @@ def stanza_postgresql_version(info):
                 version = _major(line.split('=', 1)[1])
         return version
     return None
+
+
+def cluster_version_error(clusters, version, cluster):
+    """'' unless the host has cluster at another major version and not at version: then the refusal.
+
+    clusters: pg_lsclusters --json's list (None or [] before PostgreSQL is installed). A host upgraded to a newer
+    Debian release keeps its old cluster; with the platform's newer default the server role would install the new
+    version and make a second, empty cluster of the same name beside it.
+    """
+    found = [entry for entry in clusters or [] if isinstance(entry, Mapping) and entry.get('cluster') == cluster]
+    if not found or any(str(entry.get('version')) == str(version) for entry in found):
+        return ''
+    others = ', '.join(sorted('%s/%s' % (entry.get('version'), cluster) for entry in found))
+    return ('This host has cluster %s and no %s/%s: tmi_postgresql_version is %s (the platform\'s own unless the '
+            'inventory sets it), which would install PostgreSQL %s and create a second, empty cluster %s beside it. '
+            'Set tmi_postgresql_version to the version of the cluster to keep running, or upgrade it first. '
+            'Nothing was changed.' % (others, version, cluster, version, version, cluster))

@@ -9,6 +9,7 @@ override the facts (nothing else here can make this Debian host another one).
 
 import os
 
+import pytest
 import yaml
 
 from backup_helpers import REPO, assert_refused_at, run_playbook, task_result
@@ -89,3 +90,19 @@ def test_a_rebuild_from_backups_of_the_same_major_version_passes_the_check(tmp_p
     rc, report = rebuild_from(tmp_path, 15)
     result = task_result(report, VERSION_MATCH)
     assert not result.get('failed') and not result.get('skipped'), result
+
+
+SERVER_PLAY = [{'hosts': 'localhost', 'gather_facts': False, 'roles': [{'role': 'tmi.postgresql.server'}]}]
+CLUSTER_VERSION_CHECK = 'Refuse to make the cluster beside the same cluster of another PostgreSQL version.'
+
+
+def test_the_server_role_refuses_a_second_cluster_of_another_version_before_installing(tmp_path):
+    # This host's Debian packages made cluster 15/main: a version 17 (Debian 13's default, as on a host upgraded
+    # from Debian 12) would install postgresql-17 and create an empty 17/main beside it.
+    if not os.path.exists('/etc/postgresql/15/main/postgresql.conf'):
+        pytest.skip('no cluster 15/main on this host')
+    path = tmp_path / 'server.yml'
+    path.write_text(yaml.safe_dump(SERVER_PLAY))
+    rc, report = run_playbook(str(path), str(tmp_path), {'tmi_postgresql_version': 17}, check=True)
+    assert_refused_at(rc, report, CLUSTER_VERSION_CHECK,
+                      'This host has cluster 15/main and no 17/main: tmi_postgresql_version is 17')

@@ -2,7 +2,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tmi.postgresql.plugins.filter.postgresql_versions import (
-    platform_postgresql_version, platform_postgresql_version_error, stanza_postgresql_version, stat_statements_views)
+    cluster_version_error, platform_postgresql_version, platform_postgresql_version_error, stanza_postgresql_version,
+    stat_statements_views)
 
 
 def facts(distribution, release):
@@ -102,3 +103,24 @@ def test_the_stanzas_version_from_backup_info_not_from_its_history():
                                   None, 15])
 def test_a_stanza_that_says_nothing_has_no_version(info):
     assert stanza_postgresql_version(info) is None
+
+
+def lsclusters(*names):
+    return [{'version': int(name.split('/')[0]), 'cluster': name.split('/')[1]} for name in names]
+
+
+@pytest.mark.parametrize('clusters', [None, [], lsclusters('17/main'), lsclusters('15/main', '17/main'),
+                                      lsclusters('15/other')])
+def test_no_refusal_without_the_cluster_at_another_version_only(clusters):
+    assert cluster_version_error(clusters, 17, 'main') == ''
+
+
+def test_a_host_that_kept_its_old_cluster_after_a_release_upgrade_is_refused():
+    message = cluster_version_error(lsclusters('15/main', '13/other'), 17, 'main')
+    assert message.startswith('This host has cluster 15/main and no 17/main: tmi_postgresql_version is 17')
+    assert message.endswith('Nothing was changed.')
+
+
+def test_the_version_matches_as_a_number_or_a_string():
+    assert cluster_version_error([{'version': '15', 'cluster': 'main'}], 15, 'main') == ''
+    assert cluster_version_error(lsclusters('15/main'), '15', 'main') == ''
