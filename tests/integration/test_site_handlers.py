@@ -42,14 +42,15 @@ def stub_collection(root):
         target = os.path.join(collection, 'roles', role)
         shutil.copytree(os.path.join(source, 'meta'), os.path.join(target, 'meta'))
         os.remove(os.path.join(target, 'meta', 'argument_specs.yml'))
-        if role in ('common', 'server'):
-            for name in ('defaults', 'vars', 'handlers'):
-                if os.path.isdir(os.path.join(source, name)):
-                    shutil.copytree(os.path.join(source, name), os.path.join(target, name))
-        write_yaml(os.path.join(target, 'tasks', 'check_ranges.yml'),
-                   [{'name': 'stub: check ranges', 'ansible.builtin.debug': {'msg': role}}])
-        write_yaml(os.path.join(target, 'tasks', 'main.yml'),
-                   [{'name': 'stub: %s' % role, 'ansible.builtin.debug': {'msg': role}}])
+        # Every role's defaults (site.yml's conditions read some, e.g. monitoring_tmi_metrics_enabled); the
+        # handlers of the server role and its base only.
+        for name in ('defaults', 'vars') + (('handlers',) if role in ('common', 'server') else ()):
+            if os.path.isdir(os.path.join(source, name)):
+                shutil.copytree(os.path.join(source, name), os.path.join(target, name))
+        # Every task file a stub: site.yml's pre_tasks import some of them (tasks_from).
+        for name in os.listdir(os.path.join(source, 'tasks')):
+            stub = 'stub: %s' % role if name == 'main.yml' else 'stub: %s %s' % (role, name)
+            write_yaml(os.path.join(target, 'tasks', name), [{'name': stub, 'ansible.builtin.debug': {'msg': role}}])
     write_yaml(os.path.join(collection, 'roles', 'server', 'tasks', 'main.yml'), [
         {'name': 'stub: change a setting', 'ansible.builtin.debug': {'msg': 'changed'}, 'changed_when': True,
          'notify': 'tmi_postgresql_settings_changed'},

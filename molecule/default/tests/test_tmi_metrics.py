@@ -1,5 +1,5 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The tmi_metrics role on the converged host: the timer, one run, a stale backup.
+"""The tmi_metrics role on the converged host: the timer, one run (a stale backup: test_monitoring_flips.py).
 
 Nothing is skipped: on a host the role did not converge, the settings file
 is missing and every test fails with that.
@@ -8,7 +8,6 @@ is missing and every test fails with that.
 import json
 import re
 import shlex
-import time
 
 import pytest
 
@@ -110,19 +109,3 @@ def test_one_run_writes_every_metric(host, config, logical_backup):
     assert [name for name in leftovers if name.endswith('.tmp')] == []
     state = host.file(config['auth_log']['state_file'])
     assert (state.user, state.mode) == ('postgres', 0o600)
-
-
-def test_an_old_backup_is_older_than_the_schedule_allows(host, config, logical_backup):
-    allowed = config['max_age_seconds']['logical']
-    before = run_once(host, config)
-    assert before['tmi_textfile_timestamp_seconds'] - before['tmi_backup_logical_last_timestamp_seconds'] < allowed
-    original = host.file(logical_backup).mtime
-    stale = int(time.time()) - allowed - 3600
-    host.run_expect([0], 'touch -d @%d %s' % (stale, shlex.quote(logical_backup)))
-    try:
-        after = run_once(host, config)
-    finally:
-        host.run_expect([0], 'touch -d @%d %s' % (int(original.timestamp()), shlex.quote(logical_backup)))
-    assert after['tmi_backup_logical_last_timestamp_seconds'] == stale
-    assert after['tmi_textfile_timestamp_seconds'] - after['tmi_backup_logical_last_timestamp_seconds'] > allowed
-    assert after['tmi_backup_max_age_seconds{kind="logical"}'] == allowed

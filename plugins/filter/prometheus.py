@@ -1,0 +1,148 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The scrape targets of tmi.postgresql.prometheus, worked out from the inventory.
+
+Prometheus (its own host group) scrapes the two exporters that
+tmi.postgresql.monitoring runs on each database host. Each host's own
+settings (where its exporters listen, basic auth, TLS) are read from hostvars,
+with the monitoring role's defaults for the ones it does not set, so that the
+operator writes them once. The collection's alert rules expect the jobs
+`postgres` and `node` and the same host name in the `instance` of both
+exporters of a host: every target is labelled `instance: HOST:PORT` with the
+host's inventory name.
+
+prometheus_targets: one entry per target. prometheus_target_errors: the
+settings that cannot give a target Prometheus reaches, one message each.
+Documentation: one .yml per filter beside this file.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import ipaddress
+import re
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.module_utils.six import string_types
+from ansible_collections.tmi.postgresql.plugins.module_utils.listen import is_loopback, split_listen
+
+DEFAULT_KEYS = ('monitoring_enabled', 'exporter_listen', 'node_exporter_listen', 'web_basic_auth', 'web_user',
+                'tls_cert_file', 'secrets_dir')
+# The two jobs the rules name, and the variable of the monitoring role that says where each exporter listens.
+JOBS = (('postgres', 'monitoring_exporter_listen', 'exporter_listen'),
+        ('node', 'monitoring_node_exporter_listen', 'node_exporter_listen'))
+# An inventory name that can be a label value and a file name.
+HOST_NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
+# Addresses that mean every address of the host.
+WILDCARDS = ('', '0.0.0.0', '::')
+
+
+def _setting(variables, name, defaults, key):
+    value = variables.get(name)
+    return defaults[key] if value is None else value
+
+
+def _bool(host, name, value):
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise AnsibleFilterError('%s of %s is %r, which is not true or false.' % (name, host, value))
+
+
+def _bracketed(address):
+    return '[%s]' % address if ':' in address else address
+
+
+def _work_out(hostvars, hosts, prometheus_host, defaults, group):
+    missing = [key for key in DEFAULT_KEYS if key not in (defaults or {})]
+    if missing:
+        raise AnsibleFilterError('prometheus_targets: defaults lack %s' % ', '.join(missing))
+    if not hosts:
+        return [], ['The group %s (tmi_postgresql_hosts) has no host: Prometheus has no exporter to scrape.' % group]
+    targets, errors = [], []
+    for host in hosts:
+        variables = hostvars[host]
+        try:
+            enabled = _bool(host, 'tmi_postgresql_monitoring_enabled',
+                            _setting(variables, 'tmi_postgresql_monitoring_enabled', defaults, 'monitoring_enabled'))
+            basic_auth = _bool(host, 'monitoring_web_basic_auth',
+                               _setting(variables, 'monitoring_web_basic_auth', defaults, 'web_basic_auth'))
+        except AnsibleFilterError as e:
+            errors.append(str(e))
+            continue
+        if not enabled:
+            continue
+        if not HOST_NAME.match(host):
+            errors.append('The database host %r cannot name its targets (letters, digits, _ . - only).' % host)
+            continue
+        tls = bool(_setting(variables, 'monitoring_web_tls_cert_file', defaults, 'tls_cert_file'))
+        for job, variable, key in JOBS:
+            listen = _setting(variables, variable, defaults, key)
+            try:
+                address, port = split_listen(listen)
+            except ValueError as e:
+                errors.append('%s of %s is %r: %s.' % (variable, host, listen, e))
+                continue
+            source = variable
+            if is_loopback(address):
+                if host != prometheus_host:
+                    errors.append('%s of %s is %s, a loopback address: Prometheus on %s cannot reach it. Let the '
+                                  'exporters of %s listen on an address %s reaches (with monitoring_web_basic_auth), '
+                                  'or run Prometheus on %s.' % (variable, host, listen, prometheus_host, host,
+                                                                prometheus_host, host))
+                    continue
+            elif address in WILDCARDS:
+                if host == prometheus_host:
+                    address = '::1' if address == '::' else '127.0.0.1'
+                else:
+                    source = 'ansible_host' if variables.get('ansible_host') else 'inventory name'
+                    address = str(variables.get('ansible_host') or host).strip()
+            targets.append({
+                'job': job,
+                'host': host,
+                'name': '%s-%s' % (job, host),
+                'address': '%s:%d' % (_bracketed(address), port),
+                'resolve': '' if _is_address(address) else address,
+                'address_from': '%s of %s' % (source, host),
+                'instance': '%s:%d' % (host, port),
+                'scheme': 'https' if tls else 'http',
+                'basic_auth_user': str(_setting(variables, 'monitoring_web_user', defaults, 'web_user'))
+                if basic_auth else '',
+                'password_file': '%s/%s.password' % (defaults['secrets_dir'], host) if basic_auth else '',
+            })
+    if not targets and not errors:
+        errors.append('No host of the group %s has monitoring on (tmi_postgresql_monitoring_enabled): Prometheus '
+                      'has no exporter to scrape.' % group)
+    return targets, errors
+
+
+def _is_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def prometheus_targets(hostvars, hosts, prometheus_host, defaults, group='tmi_postgresql'):
+    """One entry per exporter of the hosts with monitoring on; an error when a setting gives none."""
+    if not isinstance(prometheus_host, string_types):
+        raise AnsibleFilterError('prometheus_targets: the Prometheus host must be an inventory name')
+    targets, errors = _work_out(hostvars, hosts or [], prometheus_host, defaults, group)
+    if errors:
+        raise AnsibleFilterError('prometheus_targets: %s' % ' '.join(errors))
+    return targets
+
+
+def prometheus_target_errors(hostvars, hosts, prometheus_host, defaults, group='tmi_postgresql'):
+    """The messages of the settings that give no target Prometheus reaches (none: an empty list)."""
+    return _work_out(hostvars, hosts or [], prometheus_host, defaults, group)[1]
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            'prometheus_targets': prometheus_targets,
+            'prometheus_target_errors': prometheus_target_errors,
+        }
