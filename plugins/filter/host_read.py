@@ -17,7 +17,7 @@ import json
 from ansible.errors import AnsibleFilterError
 
 # Fields after the tag of each kind of line.
-FIELDS = {'clusters': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2, 'pem': 2, 'fqdn': 1, 'init': 1, 'roles': 1, 'unit': 2}
+FIELDS = {'clusters': 1, 'clusters_error': 1, 'package': 2, 'home': 1, 'path': 5, 'sha1': 2, 'umask': 2, 'pem': 2, 'fqdn': 1, 'init': 1, 'roles': 1, 'unit': 2}
 
 
 def _fields(number, line):
@@ -34,12 +34,14 @@ def _fields(number, line):
 def host_read(text):
     """Parse read_host.sh's output into clusters, installed packages, the postgres home and files.
 
-    A read of files only (no clusters line) has clusters None.
+    A read of files only (no clusters line) has clusters None. So has a read where pg_lsclusters --json
+    failed (clusters_error line: postgresql-common of Debian 11 prints JSON only with libjson-perl, which
+    the server role installs): clusters_error then says why.
     """
     if not isinstance(text, str):
         raise AnsibleFilterError('host_read expects the text of read_host.sh, not %s' % type(text).__name__)
-    result = {'clusters': None, 'packages': {}, 'home': None, 'files': [], 'fqdn': None, 'service_mgr': None,
-              'roles': None, 'unit': None}
+    result = {'clusters': None, 'clusters_error': None, 'packages': {}, 'home': None, 'files': [], 'fqdn': None,
+              'service_mgr': None, 'roles': None, 'unit': None}
     files = {}
     for number, line in enumerate(text.splitlines(), 1):
         if not line:
@@ -50,6 +52,8 @@ def host_read(text):
                 result['clusters'] = json.loads(fields[0])
             except ValueError as e:
                 raise AnsibleFilterError('host_read: line %d: pg_lsclusters printed no JSON list: %s' % (number, e))
+        elif tag == 'clusters_error':
+            result['clusters_error'] = fields[0]
         elif tag == 'package':
             # The second letter of the status is the state: i is installed (ii, hi, ...).
             status, name = fields

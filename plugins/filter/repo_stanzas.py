@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.tmi.postgresql.plugins.module_utils.postgresql_versions import platform_postgresql_version
 
 DEFAULT_KEYS = ('stanza', 'tls_server_port', 'version', 'cluster', 'port', 'socket_dir', 'config')
 
@@ -34,7 +35,11 @@ def repo_stanzas(hostvars, hosts, names, defaults):
         variables = hostvars[host]
         if variables.get('wal_archive_repo_host') not in wanted:
             continue
-        version = _value(variables, 'wal_archive_version', 'tmi_postgresql_version', defaults['version'])
+        # A host that sets no version runs its platform's own (the default of tmi_postgresql_version there),
+        # known from its facts once a play has read them; this host's own default is the last resort.
+        platform = platform_postgresql_version(variables.get('ansible_facts'))
+        version = _value(variables, 'wal_archive_version', 'tmi_postgresql_version',
+                         defaults['version'] if platform is None else platform)
         cluster = _value(variables, 'wal_archive_cluster', 'tmi_postgresql_cluster', defaults['cluster'])
         stanzas.append({
             'name': _value(variables, 'wal_archive_stanza', 'tmi_postgresql_pgbackrest_stanza', defaults['stanza']),

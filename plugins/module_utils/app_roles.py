@@ -35,11 +35,12 @@ CONNECTION_LIMIT_MAX = 262143
 # Roles no application may take the name of (pg_* is reserved by PostgreSQL itself).
 RESERVED = ('postgres', 'public', 'all')
 
-# Every privilege of each kind of object, in PostgreSQL's order (what aclexplode() reports).
+# Every privilege of each kind of object, in PostgreSQL's order (what aclexplode() reports). MAINTAIN
+# (VACUUM, ANALYZE, REINDEX...) exists from PostgreSQL 17 on: a GRANT ALL there gives it, and no role needs it.
 ALL_PRIVILEGES = {
     'database': ('CREATE', 'CONNECT', 'TEMPORARY'),
     'schema': ('USAGE', 'CREATE'),
-    'table': ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'),
+    'table': ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'MAINTAIN'),
     'sequence': ('USAGE', 'SELECT', 'UPDATE'),
 }
 ALL_PRIVILEGES['default_tables'] = ALL_PRIVILEGES['table']
@@ -227,7 +228,9 @@ def wanted(role, read_only_tables=(), table_privileges=('SELECT', 'INSERT', 'UPD
 
 
 def _ordered(kind, privileges):
-    return ','.join(p for p in ALL_PRIVILEGES[kind] if p in privileges)
+    """The privileges in PostgreSQL's order; one this list does not know yet (a newer server's) comes last."""
+    known = [p for p in ALL_PRIVILEGES[kind] if p in privileges]
+    return ','.join(known + sorted(set(privileges) - set(known)))
 
 
 def grants(roles, rows, database, schema, owner, **privileges):

@@ -81,3 +81,22 @@ def test_a_change_by_hand_is_found_and_undone(pg_server, names, database, statem
     report = run(names)
     assert changed_count(report) == 1, report['stats']
     assert pg_server.query(names[database], check.format(**names)) == [(True,)]
+
+
+def test_an_extension_left_at_an_older_version_is_updated_and_its_views_closed(pg_server, names):
+    # A cluster upgraded from PostgreSQL 13 by pg_upgrade keeps pg_stat_statements 1.8, which has no
+    # pg_stat_statements_info: the role brings the extension to this server's version and closes both views.
+    run(names)
+    pg_server.query(names['db'], 'DROP EXTENSION pg_stat_statements')
+    pg_server.query(names['db'], "CREATE EXTENSION pg_stat_statements WITH SCHEMA monitoring VERSION '1.8'")
+    assert pg_server.query(names['db'], "SELECT to_regclass('monitoring.pg_stat_statements_info') IS NULL") == [(True,)]
+    report = run(names)
+    assert changed_count(report) > 0
+    assert pg_server.query(names['db'], "SELECT extversion = (SELECT default_version FROM pg_available_extensions "
+                                        "WHERE name = 'pg_stat_statements') FROM pg_extension "
+                                        "WHERE extname = 'pg_stat_statements'") == [(True,)]
+    for view in ('pg_stat_statements', 'pg_stat_statements_info'):
+        assert pg_server.query(names['db'], "SELECT NOT has_table_privilege('public', 'monitoring.%s', 'SELECT') "
+                                            "AND has_table_privilege('pg_read_all_stats', 'monitoring.%s', 'SELECT')"
+                               % (view, view)) == [(True,)]
+    assert changed_count(run(names)) == 0

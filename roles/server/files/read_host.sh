@@ -7,6 +7,9 @@
 # ROLES_SQL goes to psql, run as postgres with the PSQL_ARGUMENTs. One line
 # each, fields separated by tabs:
 #   clusters  the output of pg_lsclusters --json ([] before PostgreSQL is installed)
+#   clusters_error  instead of clusters, when pg_lsclusters --json failed: its
+#             exit status and error (Debian 11's postgresql-common prints JSON
+#             only with libjson-perl, which the role installs; it reads again)
 #   package   dpkg status (e.g. "ii "), name: each of PACKAGES that dpkg knows
 #             (only those: a host has hundreds, and every task would carry them)
 #   home      the postgres user's home folder (none before the user exists)
@@ -39,7 +42,13 @@ describe() {
 datadir=
 status=
 if command -v pg_lsclusters >/dev/null 2>&1; then
-  printf 'clusters\t%s\n' "$(pg_lsclusters --json)"
+  if clusters=$(pg_lsclusters --json 2>/dev/null); then
+    printf 'clusters\t%s\n' "$clusters"
+  else
+    rc=$?
+    printf 'clusters_error\tpg_lsclusters --json exited with %s: %s\n' "$rc" \
+      "$(pg_lsclusters --json 2>&1 >/dev/null | tr '\t\n' '  ' | cut -c1-300)"
+  fi
   cluster_line=$(pg_lsclusters -h "$version" "$cluster" 2>/dev/null) || cluster_line=
   datadir=$(printf '%s\n' "$cluster_line" | awk '{print $6}')
   status=$(printf '%s\n' "$cluster_line" | awk '{print $4}')

@@ -42,7 +42,7 @@ def test_only_installed_packages_count():
 
 def test_before_postgresql_is_installed():
     host = host_read('clusters\t[]\npackage\tii \tdpkg\n')
-    assert host == {'clusters': [], 'packages': {'dpkg': [{'name': 'dpkg', 'source': 'apt'}]}, 'home': None,
+    assert host == {'clusters': [], 'clusters_error': None, 'packages': {'dpkg': [{'name': 'dpkg', 'source': 'apt'}]}, 'home': None,
                     'files': [], 'fqdn': None, 'service_mgr': None, 'roles': None, 'unit': None}
 
 
@@ -128,3 +128,17 @@ def test_a_read_of_files_only_has_no_clusters_and_may_carry_a_file_s_text():
     host = host_read('path\tregular file\troot\troot\t644\t/etc/x.crt\npem\t/etc/x.crt\tLS0tLS1CRUdJTgo=\n')
     assert host['clusters'] is None
     assert host['files'][0]['content'] == '-----BEGIN\n'
+
+
+def test_a_failed_cluster_list_is_no_cluster_list_and_says_why():
+    # Debian 11's postgresql-common prints JSON only with libjson-perl: the role then installs it and reads again.
+    error = "pg_lsclusters --json exited with 2: Can't locate JSON.pm in @INC"
+    host = host_read('clusters_error\t%s\npackage\tii \tpostgresql-13\n' % error)
+    assert host['clusters'] is None
+    assert host['clusters_error'] == error
+    assert host['packages'] == {'postgresql-13': [{'name': 'postgresql-13', 'source': 'apt'}]}
+    assert cluster_info(host['clusters'], 13, 'main') == {}
+
+
+def test_a_listed_cluster_has_no_error():
+    assert host_read(OUTPUT)['clusters_error'] is None

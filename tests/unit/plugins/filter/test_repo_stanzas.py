@@ -50,3 +50,17 @@ def test_no_host_archiving_here_is_an_empty_list():
 def test_incomplete_defaults_are_an_error_of_the_play():
     with pytest.raises(AnsibleFilterError, match='defaults lack version'):
         repo_stanzas(HOSTVARS, ['db1'], ['backup1'], dict((k, v) for k, v in DEFAULTS.items() if k != 'version'))
+
+
+def test_a_host_without_a_version_has_its_own_platforms_not_the_repository_hosts():
+    # The database host runs Debian 13 (PostgreSQL 17), the repository host Debian 12 (defaults: 15).
+    hostvars = {'db1': {'wal_archive_repo_host': 'b',
+                        'ansible_facts': {'distribution': 'Debian', 'distribution_major_version': '13'}},
+                'db2': {'wal_archive_repo_host': 'b', 'tmi_postgresql_version': 13,
+                        'ansible_facts': {'distribution': 'Debian', 'distribution_major_version': '13'}},
+                'db3': {'wal_archive_repo_host': 'b', 'ansible_facts': {}},
+                'db4': {'wal_archive_repo_host': 'b',
+                        'ansible_facts': {'distribution': 'Fedora', 'distribution_major_version': '40'}}}
+    paths = [s['pg_path'] for s in repo_stanzas(hostvars, list(hostvars), ['b'], DEFAULTS)]
+    assert paths == ['/var/lib/postgresql/17/main', '/var/lib/postgresql/13/main', '/var/lib/postgresql/15/main',
+                     '/var/lib/postgresql/15/main']

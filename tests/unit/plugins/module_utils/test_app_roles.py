@@ -255,3 +255,20 @@ def test_a_role_with_the_right_attributes_and_limit_is_left_with_its_verifier():
 ], ids=['missing', 'another attribute', 'another limit', 'only another role'])
 def test_a_missing_or_different_role_is_not_left_alone(rows):
     assert verifiers([{'name': 'tmi_app', 'connection_limit': 10}], rows) == {}
+
+
+def test_maintain_given_by_a_grant_all_on_postgresql_17_is_revoked():
+    # PostgreSQL 17's GRANT ALL ON a table (or in default privileges) includes MAINTAIN; no role needs it.
+    rows = settled() + held('tmi_app', 'table', 'users', 'MAINTAIN') + held(
+        'tmi_app', 'default_tables', None, 'MAINTAIN')
+    shown = [(c['type'], c['objs'], c['privs'], c['state']) for c in plan(rows) if c['roles'] == 'tmi_app']
+    assert shown == [
+        ('table', 'users', 'MAINTAIN', 'absent'),
+        ('default_privs', 'TABLES', 'MAINTAIN', 'absent'),
+    ]
+
+
+def test_a_privilege_of_a_newer_server_is_revoked_by_its_name_not_dropped():
+    rows = settled() + held('reporting', 'table', 'users', 'INSERT', 'SOMETHING_NEW')
+    shown = [(c['type'], c['objs'], c['privs'], c['state']) for c in plan(rows) if c['roles'] == 'reporting']
+    assert shown == [('table', 'users', 'INSERT,SOMETHING_NEW', 'absent')]
