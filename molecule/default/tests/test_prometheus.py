@@ -76,9 +76,9 @@ def test_a_burst_of_failed_logins_fires_its_alert(host, prometheus, app_connect,
     # The counter's value before the burst must be in Prometheus for increase() to see it grow.
     run_once(host, config)
     until(30, lambda: prometheus('query', query='tmi_auth_failures_total')['result'], 'a first sample')
-    for _ in range(12):
+    for attempt in range(12):
         with pytest.raises(psycopg2.OperationalError, match='password authentication failed'):
-            app_connect(password='not-the-password')
+            app_connect(password='wrong-password-%d' % attempt)
     assert run_once(host, config)['tmi_auth_failures_total'] >= 12
 
     def firing():

@@ -24,8 +24,8 @@ TLS_DIR = '/etc/etcd/tls'
 # The checks of the converged cluster first; then bad input (each test leaves the cluster healthy); then the
 # drill, which kills and swaps its members, and the point-in-time recovery of the cluster; etcd's own tests last,
 # since their quorum test leaves Patroni without a leader for a while.
-ORDER = ('test_patroni.py', 'test_archiving.py', 'test_proxy.py', 'test_proxy_role.py', 'test_bad_input.py',
-         'test_failover.py', 'test_dr_cluster.py', 'test_etcd.py')
+ORDER = ('test_patroni.py', 'test_monitoring.py', 'test_archiving.py', 'test_proxy.py', 'test_proxy_role.py',
+         'test_bad_input.py', 'test_failover.py', 'test_dr_cluster.py', 'test_etcd.py')
 
 
 def pytest_collection_modifyitems(items):
