@@ -12,13 +12,13 @@ Prometheus. The other container has no Prometheus: these tests skip there.
 
 import json
 import os
-import time
 import urllib.parse
 import urllib.request
 
 import psycopg2
 import pytest
 import yaml
+from test_monitoring_flips import until
 from test_tmi_metrics import config, run_once  # noqa: F401  pylint: disable=unused-import
 
 RULES_FILE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'files', 'prometheus',
@@ -41,16 +41,6 @@ def prometheus(host):
         assert answer['status'] == 'success', answer
         return answer['data']
     return get
-
-
-def until(seconds, check, what):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, '%s did not happen within %d s' % (what, seconds)
-        time.sleep(1)
 
 
 def test_the_collections_rules_are_loaded_and_evaluate(prometheus):
