@@ -259,11 +259,11 @@ def test_prometheus_loads_the_rules_scrapes_both_exporters_and_fires_a_rule(tmp_
     (ONE_HOST, {'monitoring_node_exporter_listen': '127.0.0.1'},
      "monitoring_node_exporter_listen of localhost is '127.0.0.1': no port"),
     (ONE_HOST, {'prometheus_listen': '127.0.0.1'}, "prometheus_listen is '127.0.0.1': no port"),
-    (ONE_HOST, {'prometheus_retention_time': '15 days'}, 'prometheus_retention_time is not a duration'),
+    (ONE_HOST, {'prometheus_retention_time': '15 days'}, 'prometheus_retention_time (15 days) is not a duration'),
     (ONE_HOST, {'prometheus_scrape_interval': '1m', 'prometheus_scrape_timeout': '61s'},
      'prometheus_scrape_timeout (61s) is longer than prometheus_scrape_interval (1m)'),
     (ONE_HOST, {'prometheus_retention_size': '10G'}, 'prometheus_retention_size (10G) is not a size'),
-    (ONE_HOST, {'prometheus_rules_dir': 'rules'}, 'prometheus_rules_dir must be an absolute path'),
+    (ONE_HOST, {'prometheus_rules_dir': 'rules'}, 'prometheus_rules_dir (rules) must be an absolute path without blanks'),
     ('[tmi_postgresql]\n[tmi_postgresql_prometheus]\nlocalhost\n', {},
      'The group tmi_postgresql (tmi_postgresql_hosts) has no host'),
 ])
