@@ -18,6 +18,7 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six.moves.urllib.parse import quote
 from ansible_collections.tmi.postgresql.plugins.module_utils.listen import is_loopback, split_listen
+from ansible_collections.tmi.postgresql.plugins.plugin_utils.setting_names import check_setting_names
 
 # A PostgreSQL role name written unquoted (63 bytes at most), lower case.
 IDENTIFIER = re.compile(r'[a-z_][a-z0-9_]{0,62}')
@@ -62,15 +63,7 @@ def monitoring_setting_errors(settings):
 
     The ranges and the listen addresses are range_errors' and exporter_listen_errors'.
     """
-    if not isinstance(settings, dict):
-        raise AnsibleFilterError('monitoring_setting_errors expects a mapping of variable name to value, not %s'
-                                 % type(settings).__name__)
-    missing = sorted(SETTINGS - set(settings))
-    unknown = sorted(set(settings) - SETTINGS)
-    if missing or unknown:
-        raise AnsibleFilterError('monitoring_setting_errors: %s' % '; '.join(
-            ([('missing: ' + ', '.join(missing))] if missing else [])
-            + ([('unknown: ' + ', '.join(unknown))] if unknown else [])))
+    check_setting_names('monitoring_setting_errors', settings, SETTINGS)
     errors = []
     cert, key = settings['monitoring_web_tls_cert_file'], settings['monitoring_web_tls_key_file']
     if (cert in ('', None)) != (key in ('', None)):

@@ -28,6 +28,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 from ansible_collections.tmi.postgresql.plugins.module_utils.listen import is_loopback, split_listen
+from ansible_collections.tmi.postgresql.plugins.plugin_utils.setting_names import check_setting_names, setting_text
 
 DEFAULT_KEYS = ('monitoring_enabled', 'exporter_listen', 'node_exporter_listen', 'web_basic_auth', 'web_user',
                 'tls_cert_file', 'secrets_dir')
@@ -156,32 +157,15 @@ def prometheus_target_errors(hostvars, hosts, prometheus_host, defaults, group='
     return _work_out(hostvars, hosts or [], prometheus_host, defaults, group)[1]
 
 
-def _text(value):
-    """The value as a Jinja2 `~` shows it, or None when it is not a string or a number."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    return str(value)
-
-
 def _milliseconds(value):
     """The duration in milliseconds, or None when it is not one."""
-    text = _text(value)
-    match = DURATION.fullmatch(text) if text is not None else None
+    match = DURATION.fullmatch(setting_text(value) or '')
     return int(match.group(1)) * UNIT_MILLISECONDS[match.group(2)] if match else None
 
 
 def prometheus_setting_errors(settings):
     """One message per setting of the prometheus role (variable name -> value) that the role refuses."""
-    if not isinstance(settings, dict):
-        raise AnsibleFilterError('prometheus_setting_errors expects a mapping of variable name to value, not %s'
-                                 % type(settings).__name__)
-    missing = sorted(SETTINGS - set(settings))
-    unknown = sorted(set(settings) - SETTINGS)
-    if missing or unknown:
-        raise AnsibleFilterError('prometheus_setting_errors: %s' % '; '.join(
-            ([('missing: ' + ', '.join(missing))] if missing else [])
-            + ([('unknown: ' + ', '.join(unknown))] if unknown else [])))
-
+    check_setting_names('prometheus_setting_errors', settings, SETTINGS)
     errors = ['%s (%s) is not a duration of Prometheus (a whole number and ms, s, m, h, d, w or y).'
               % (name, settings[name]) for name in DURATIONS if _milliseconds(settings[name]) is None]
     timeout = _milliseconds(settings['prometheus_scrape_timeout'])
@@ -191,7 +175,7 @@ def prometheus_setting_errors(settings):
                       'end before the next one starts.' % (settings['prometheus_scrape_timeout'],
                                                            settings['prometheus_scrape_interval']))
     size = settings['prometheus_retention_size']
-    if size != '' and (_text(size) is None or not SIZE.fullmatch(_text(size))):
+    if size != '' and not SIZE.fullmatch(setting_text(size) or ''):
         errors.append('prometheus_retention_size (%s) is not a size (a whole number and B, KB, MB, GB, TB, PB or EB),'
                       ' nor empty.' % (size,))
     for name in PATHS:
