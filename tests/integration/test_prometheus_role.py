@@ -252,6 +252,16 @@ def test_prometheus_loads_the_rules_scrapes_both_exporters_and_fires_a_rule(tmp_
     assert rc == 0, failed_task(report)
     assert api(port, 'status/flags')['storage.tsdb.retention.time'] == '2d'
 
+    # The password file of a host that left the inventory is removed; the live one and other files stay.
+    for name in ('gone.password', 'notes.txt'):
+        with open(folder + '/secrets/' + name, 'w') as f:
+            f.write('x\n')
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(prometheus_site['vars'], prometheus_retention_time='2d'),
+                              inventory=hosts)
+    assert rc == 0, failed_task(report)
+    assert changed_count(report) == 1
+    assert sorted(os.listdir(folder + '/secrets')) == ['localhost.password', 'notes.txt']
+
 
 @pytest.mark.parametrize('inventory_text, settings, message', [
     ('[tmi_postgresql]\ndb1\n[tmi_postgresql_prometheus]\nlocalhost\n', {},
