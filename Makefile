@@ -44,8 +44,9 @@ PYTEST_ARGS ?=
 # start-up, WAL archiving): two workers halve the wall time on 2 cores.
 INTEGRATION_WORKERS ?= 2
 
-# The suites `make test` runs after setup, in this order.
-TEST_SUITES := lint sanity changelog-lint rules unit integration molecule
+# The suites `make test` runs after setup.
+TEST_CHECKS := lint sanity changelog-lint rules unit integration
+TEST_SUITES := $(TEST_CHECKS) molecule
 
 # The Prometheus alert rules the collection ships and their promtool unit tests.
 PROMTOOL ?= promtool
@@ -85,7 +86,12 @@ collection-link: ## Link the checkout as tmi.postgresql under .venv/collections.
 	@mkdir -p $(dir $(COLLECTION_LINK))
 	@ln -sfn "$(CURDIR)" $(COLLECTION_LINK)
 
-test: setup $(TEST_SUITES) ## Run every test suite.
+# Two lanes at once (scripts/test-lanes.sh says why): the checks and the
+# integration suite in one, Molecule in the other.
+TEST_LANES := checks:"$(TEST_CHECKS)" molecule:"molecule"
+
+test: setup ## Run every test suite, in two lanes at once: checks then integration; Molecule.
+	@MAKE="$(MAKE)" scripts/test-lanes.sh $(TEST_LANES)
 	@echo "make test: all suites passed: $(TEST_SUITES)"
 
 lint: setup ## ansible-lint, profile production.

@@ -13,7 +13,9 @@ host's inventory name.
 
 prometheus_targets: one entry per target. prometheus_target_errors: the
 settings that cannot give a target Prometheus reaches, one message each.
-Documentation: one .yml per filter beside this file.
+prometheus_setting_errors: the role's own settings it refuses (durations, the
+scrape timeout against the interval, the retention size, the paths, the CA
+file), one message each. Documentation: one .yml per filter beside this file.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -26,6 +28,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six import string_types
 from ansible_collections.tmi.postgresql.plugins.module_utils.listen import is_loopback, split_listen
+from ansible_collections.tmi.postgresql.plugins.plugin_utils.setting_names import check_setting_names, setting_text
 
 DEFAULT_KEYS = ('monitoring_enabled', 'exporter_listen', 'node_exporter_listen', 'web_basic_auth', 'web_user',
                 'tls_cert_file', 'secrets_dir')
@@ -36,6 +39,20 @@ JOBS = (('postgres', 'monitoring_exporter_listen', 'exporter_listen'),
 HOST_NAME = re.compile(r'^[A-Za-z0-9_.-]+$')
 # Addresses that mean every address of the host.
 WILDCARDS = ('', '0.0.0.0', '::')
+
+# A duration as the role's check takes it (one whole number and one unit of Prometheus), and the
+# milliseconds of each unit (Prometheus's year is 365 days).
+DURATION = re.compile(r'([0-9]+)(ms|s|m|h|d|w|y)')
+UNIT_MILLISECONDS = {'ms': 1, 's': 1000, 'm': 60000, 'h': 3600000, 'd': 86400000, 'w': 604800000,
+                     'y': 31536000000}
+DURATIONS = ('prometheus_scrape_interval', 'prometheus_scrape_timeout', 'prometheus_evaluation_interval',
+             'prometheus_retention_time')
+# --storage.tsdb.retention.size: a whole number and a unit, or empty (no size limit).
+SIZE = re.compile(r'[0-9]+(B|KB|MB|GB|TB|PB|EB)')
+# Written unquoted into Prometheus's arguments (its environment file): no blank.
+PATHS = ('prometheus_config_file', 'prometheus_rules_dir', 'prometheus_storage_dir', 'prometheus_secrets_dir')
+ABSOLUTE_PATH = re.compile(r'/[^\s]*')
+SETTINGS = frozenset(DURATIONS + PATHS + ('prometheus_retention_size', 'prometheus_exporters_ca_file'))
 
 
 def _setting(variables, name, defaults, key):
@@ -140,9 +157,41 @@ def prometheus_target_errors(hostvars, hosts, prometheus_host, defaults, group='
     return _work_out(hostvars, hosts or [], prometheus_host, defaults, group)[1]
 
 
+def _milliseconds(value):
+    """The duration in milliseconds, or None when it is not one."""
+    match = DURATION.fullmatch(setting_text(value) or '')
+    return int(match.group(1)) * UNIT_MILLISECONDS[match.group(2)] if match else None
+
+
+def prometheus_setting_errors(settings):
+    """One message per setting of the prometheus role (variable name -> value) that the role refuses."""
+    check_setting_names('prometheus_setting_errors', settings, SETTINGS)
+    errors = ['%s (%s) is not a duration of Prometheus (a whole number and ms, s, m, h, d, w or y).'
+              % (name, settings[name]) for name in DURATIONS if _milliseconds(settings[name]) is None]
+    timeout = _milliseconds(settings['prometheus_scrape_timeout'])
+    interval = _milliseconds(settings['prometheus_scrape_interval'])
+    if timeout is not None and interval is not None and timeout > interval:
+        errors.append('prometheus_scrape_timeout (%s) is longer than prometheus_scrape_interval (%s): a scrape must '
+                      'end before the next one starts.' % (settings['prometheus_scrape_timeout'],
+                                                           settings['prometheus_scrape_interval']))
+    size = settings['prometheus_retention_size']
+    if size != '' and not SIZE.fullmatch(setting_text(size) or ''):
+        errors.append('prometheus_retention_size (%s) is not a size (a whole number and B, KB, MB, GB, TB, PB or EB),'
+                      ' nor empty.' % (size,))
+    for name in PATHS:
+        value = settings[name]
+        if not isinstance(value, str) or not ABSOLUTE_PATH.fullmatch(value):
+            errors.append('%s (%s) must be an absolute path without blanks.' % (name, value))
+    ca_file = settings['prometheus_exporters_ca_file']
+    if not isinstance(ca_file, str) or (ca_file and not ca_file.startswith('/')):
+        errors.append('prometheus_exporters_ca_file (%s) must be an absolute path or empty.' % (ca_file,))
+    return errors
+
+
 class FilterModule(object):
     def filters(self):
         return {
             'prometheus_targets': prometheus_targets,
+            'prometheus_setting_errors': prometheus_setting_errors,
             'prometheus_target_errors': prometheus_target_errors,
         }

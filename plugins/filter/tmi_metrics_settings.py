@@ -16,6 +16,7 @@ import re
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tmi.postgresql.plugins.filter.backup_max_age import backup_schedule_errors
 from ansible_collections.tmi.postgresql.plugins.filter.range_errors import range_errors
+from ansible_collections.tmi.postgresql.plugins.plugin_utils.setting_names import check_setting_names, setting_text
 
 # The units systemd takes in OnUnitActiveSec= and RandomizedDelaySec= (days for the interval only).
 _SPAN_UNITS = 'us|ms|s|sec|seconds?|m|min|minutes?|h|hr|hours?'
@@ -45,24 +46,9 @@ SCHEDULES = (
 NAMES = frozenset([entry[0] for entry in RANGES + FORMATS] + list(PATHS) + [n for pair in SCHEDULES for n in pair])
 
 
-def _text(value):
-    """The value as a Jinja2 `~` shows it, or None when it is not a string or a number."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    return str(value)
-
-
 def tmi_metrics_setting_errors(settings):
     """One message per setting of the tmi_metrics role (variable name -> value) that the role refuses."""
-    if not isinstance(settings, dict):
-        raise AnsibleFilterError('tmi_metrics_setting_errors expects a mapping of variable name to value, not %s'
-                                 % type(settings).__name__)
-    missing = sorted(NAMES - set(settings))
-    unknown = sorted(set(settings) - NAMES)
-    if missing or unknown:
-        raise AnsibleFilterError('tmi_metrics_setting_errors: %s' % '; '.join(
-            ([('missing: ' + ', '.join(missing))] if missing else [])
-            + ([('unknown: ' + ', '.join(unknown))] if unknown else [])))
+    check_setting_names('tmi_metrics_setting_errors', settings, NAMES)
     for dummy, enabled in SCHEDULES:
         if not isinstance(settings[enabled], bool):
             raise AnsibleFilterError('tmi_metrics_setting_errors: %s must be given as a boolean (| bool), not %r'
@@ -70,7 +56,7 @@ def tmi_metrics_setting_errors(settings):
 
     errors = range_errors(dict((name, dict(spec, value=settings[name])) for name, spec in RANGES))
     for name, pattern, what in FORMATS:
-        text = _text(settings[name])
+        text = setting_text(settings[name])
         if text is None or not pattern.fullmatch(text):
             errors.append('%s (%s) must be %s.' % (name, settings[name], what))
     for name in PATHS:

@@ -43,7 +43,7 @@ CHECK_TASK = 'Check the settings and the targets the inventory gives, before any
 DEFAULT_FILE = '/etc/default/prometheus'
 PIDFILE = '/run/tmi-postgresql-prometheus.pid'
 # Ports the CI's Molecule containers and the HA drill use on this machine (host network).
-BUSY_RANGES = ((9090, 9200), (25000, 30000), (55000, 56000))
+BUSY_RANGES = ((9090, 9200), (22000, 30000), (55000, 57000))
 ONE_HOST = '[tmi_postgresql]\nlocalhost\n[tmi_postgresql_prometheus]\nlocalhost\n'
 
 pytestmark = pytest.mark.skipif(not os.path.exists('/usr/bin/prometheus') or os.geteuid() != 0,
@@ -252,6 +252,16 @@ def test_prometheus_loads_the_rules_scrapes_both_exporters_and_fires_a_rule(tmp_
     assert rc == 0, failed_task(report)
     assert api(port, 'status/flags')['storage.tsdb.retention.time'] == '2d'
 
+    # The password file of a host that left the inventory is removed; the live one and other files stay.
+    for name in ('gone.password', 'notes.txt'):
+        with open(folder + '/secrets/' + name, 'w') as f:
+            f.write('x\n')
+    rc, report = run_playbook(PLAYBOOK, str(tmp_path), dict(prometheus_site['vars'], prometheus_retention_time='2d'),
+                              inventory=hosts)
+    assert rc == 0, failed_task(report)
+    assert changed_count(report) == 1
+    assert sorted(os.listdir(folder + '/secrets')) == ['localhost.password', 'notes.txt']
+
 
 @pytest.mark.parametrize('inventory_text, settings, message', [
     ('[tmi_postgresql]\ndb1\n[tmi_postgresql_prometheus]\nlocalhost\n', {},
@@ -259,11 +269,11 @@ def test_prometheus_loads_the_rules_scrapes_both_exporters_and_fires_a_rule(tmp_
     (ONE_HOST, {'monitoring_node_exporter_listen': '127.0.0.1'},
      "monitoring_node_exporter_listen of localhost is '127.0.0.1': no port"),
     (ONE_HOST, {'prometheus_listen': '127.0.0.1'}, "prometheus_listen is '127.0.0.1': no port"),
-    (ONE_HOST, {'prometheus_retention_time': '15 days'}, 'prometheus_retention_time is not a duration'),
+    (ONE_HOST, {'prometheus_retention_time': '15 days'}, 'prometheus_retention_time (15 days) is not a duration'),
     (ONE_HOST, {'prometheus_scrape_interval': '1m', 'prometheus_scrape_timeout': '61s'},
      'prometheus_scrape_timeout (61s) is longer than prometheus_scrape_interval (1m)'),
     (ONE_HOST, {'prometheus_retention_size': '10G'}, 'prometheus_retention_size (10G) is not a size'),
-    (ONE_HOST, {'prometheus_rules_dir': 'rules'}, 'prometheus_rules_dir must be an absolute path'),
+    (ONE_HOST, {'prometheus_rules_dir': 'rules'}, 'prometheus_rules_dir (rules) must be an absolute path without blanks'),
     ('[tmi_postgresql]\n[tmi_postgresql_prometheus]\nlocalhost\n', {},
      'The group tmi_postgresql (tmi_postgresql_hosts) has no host'),
 ])
@@ -287,3 +297,21 @@ def test_an_exporter_name_that_does_not_resolve_here_stops_the_role_before_it_ch
     rc, report = run_playbook(PLAYBOOK, str(tmp_path), settings, inventory=hosts)
     assert_refused_at(rc, report, "Check that every exporter's host name resolves here.",
                       "The exporters' host names db1.example (ansible_host of db1) do not resolve on localhost.")
+
+
+def test_a_bad_prometheus_setting_stops_site_yml_before_any_database_host_changes(tmp_path):
+    # db1 is this machine too, with a server setting the database play's own check refuses: were that play
+    # reached, it would stop there, at another task, with nothing changed either. mon2, a second Prometheus
+    # host whose settings are good, is stopped with localhost (any_errors_fatal), not let on to the next plays.
+    hosts = inventory(str(tmp_path), '[tmi_postgresql]\ndb1 ansible_connection=local server_port=0\n'
+                                     '[tmi_postgresql_prometheus]\n'
+                                     'localhost prometheus_scrape_interval=1m prometheus_scrape_timeout=61s\n'
+                                     'mon2 ansible_connection=local\n')
+    settings = {'tmi_postgresql_hosts': 'tmi_postgresql', 'monitoring_exporter_listen': '0.0.0.0:9187',
+                'monitoring_node_exporter_listen': '0.0.0.0:9100', 'monitoring_web_basic_auth': True}
+    rc, report = run_playbook('tmi.postgresql.site', str(tmp_path), settings, inventory=hosts)
+    assert_refused_at(rc, report, CHECK_TASK,
+                      'prometheus_scrape_timeout (61s) is longer than prometheus_scrape_interval (1m)')
+    assert [play['play']['name'] for play in report['plays']] == ['Check the Prometheus settings before any host changes']
+    assert 'db1' not in report['stats']
+    assert report['stats']['mon2']['changed'] == 0

@@ -189,7 +189,7 @@ def test_site_set_up_archiving_and_a_first_full_backup(primary):
     info = json.loads(primary.check_output(PGBACKREST + '--output=json info'))[0]
     assert info['status']['code'] == 0, info['status']
     assert [b['type'] for b in info['backup']] == ['full']
-    settings = superuser_rows(primary, 55452, "SELECT current_setting('archive_mode') || ' ' || current_setting('archive_timeout')")
+    settings = superuser_rows(primary, 24452, "SELECT current_setting('archive_mode') || ' ' || current_setting('archive_timeout')")
     assert settings == ['on 1min']
 
 
@@ -233,7 +233,7 @@ def test_pitr_to_the_end_of_the_archived_wal(primary, primary_env, drill):
     rows_seen_by_tmi = tmi_can_log_in(primary_env)
     rto = time.monotonic() - started
 
-    recovered = drill_numbers(primary, 55452)
+    recovered = drill_numbers(primary, 24452)
     rows = drill['rows']
     check_prefix(recovered, rows)
     # Everything acknowledged before the differential backup started is in
@@ -254,7 +254,7 @@ def test_pitr_to_an_earlier_time(primary, drill):
     target = drill['t_mid']
     seconds, stdout = run_playbook('dr_pitr.yml', 'tmi-dr-primary',
                                    dr_pitr_target_time=target.strftime('%Y-%m-%d %H:%M:%S.%f+00'))
-    recovered = drill_numbers(primary, 55452)
+    recovered = drill_numbers(primary, 24452)
     check_prefix(recovered, drill['rows'])
     check_against_target(recovered, drill['rows'], target)
     damaged = primary.check_output('ls -d %s.damaged-* | wc -l' % DATA_DIR)
@@ -269,12 +269,12 @@ def test_logical_restore_of_the_backup_taken_while_writing(primary, primary_env,
                                    dr_restore_swap=True, dr_restore_report_path=str(report))
     result = json.loads(report.read_text())
     assert result['valid'] and result['swapped'], result
-    recovered = drill_numbers(primary, 55452)
+    recovered = drill_numbers(primary, 24452)
     check_prefix(recovered, drill['rows'])
     # The dump's snapshot was taken while backup.yml ran.
     check_all_committed_before(recovered, drill['rows'], drill['logical_started'])
     check_none_sent_after(recovered, drill['rows'], drill['logical_ended'])
-    users = int(superuser_rows(primary, 55452, 'SELECT count(*) FROM users')[0])
+    users = int(superuser_rows(primary, 24452, 'SELECT count(*) FROM users')[0])
     assert result['row_counts']['users']['restored'] == users == len(recovered)
     assert tmi_can_log_in(primary_env) == users
     drill['logical_rows'] = recovered
@@ -291,7 +291,7 @@ def test_rebuild_on_a_new_host_after_losing_the_primary(primary, primary_env, dr
     assert writer.error is None and writer.rows, writer.error
     # What a clean loss would leave: every acknowledged row in the archive.
     primary.check_output(PGBACKREST + '--log-level-console=warn check')
-    expected = drill_numbers(primary, 55452)
+    expected = drill_numbers(primary, 24452)
     subprocess.run(['docker', 'kill', 'tmi-dr-primary'], check=True, capture_output=True)
 
     started = time.monotonic()
@@ -300,9 +300,9 @@ def test_rebuild_on_a_new_host_after_losing_the_primary(primary, primary_env, dr
     rebuilt_env = parse_env(rebuilt.file('/etc/tmi/tmi.env').content_string)
     assert tmi_can_log_in(rebuilt_env) == len(expected)
     seconds = time.monotonic() - started
-    assert rebuilt_env['POSTGRES_PORT'] == '55462'
-    assert drill_numbers(rebuilt, 55462) == expected
-    archiver = superuser_rows(rebuilt, 55462, 'SELECT failed_count FROM pg_stat_archiver')
+    assert rebuilt_env['POSTGRES_PORT'] == '24462'
+    assert drill_numbers(rebuilt, 24462) == expected
+    archiver = superuser_rows(rebuilt, 24462, 'SELECT failed_count FROM pg_stat_archiver')
     assert archiver == ['0']
     rebuilt.check_output(PGBACKREST + '--log-level-console=warn check')
     drill['measured']['rebuild_from_pgbackrest'] = {'rto_seconds': round(seconds, 1), 'rows': len(expected)}
@@ -316,12 +316,12 @@ def test_logical_rebuild_is_refused_while_the_repository_holds_the_stanza(drill,
     drill['controller_dump'] = str(tmp_path.parent / ('offsite-' + dump))
     subprocess.run(['docker', 'cp', 'tmi-dr-rebuild:%s/%s' % (LOGICAL_DIR, dump), drill['controller_dump']],
                    check=True, capture_output=True)
-    before = drill_numbers(rebuilt, 55462)
+    before = drill_numbers(rebuilt, 24462)
     _seconds, stdout = run_playbook('dr_rebuild.yml', 'tmi-dr-rebuild', expect_rc=2, tmi_postgresql_hosts='tmi_rebuild',
                                     dr_rebuild_source='logical', dr_rebuild_controller_file=drill['controller_dump'])
     assert 'holds stanza tmi of the lost cluster' in stdout
     assert 'changed=0' in stdout
-    assert drill_numbers(rebuilt, 55462) == before
+    assert drill_numbers(rebuilt, 24462) == before
 
 
 def test_logical_rebuild_from_a_backup_on_the_controller(drill):
@@ -334,7 +334,7 @@ def test_logical_rebuild_from_a_backup_on_the_controller(drill):
     rebuilt_env = parse_env(rebuilt.file('/etc/tmi/tmi.env').content_string)
     assert tmi_can_log_in(rebuilt_env) == len(drill['logical_rows'])
     seconds = time.monotonic() - started
-    assert drill_numbers(rebuilt, 55462) == drill['logical_rows']
+    assert drill_numbers(rebuilt, 24462) == drill['logical_rows']
     copied = rebuilt.file('%s/%s' % (LOGICAL_DIR, os.path.basename(drill['controller_dump'])))
     assert (copied.user, copied.mode) == ('postgres', 0o600)
     assert 'TMI login (.env settings, TLS): ok' in stdout
