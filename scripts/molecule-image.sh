@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# Make sure a Molecule scenario's Debian 12 image exists in the local engine.
+# Make sure a Molecule scenario's Debian image exists in the local engine.
 #
 # No container registry is reachable from the machines this project is built
 # on, so the image is made from Debian's packages: debootstrap (minbase, with
 # python3 and sudo for Ansible) into a temporary folder, then `docker import`.
 # The mirror is the one the host's own apt sources name.
 #
-# Usage: molecule-image.sh [plain|systemd]
+# Usage: molecule-image.sh [plain|systemd] [--print]
 #   plain    (default) python3 and sudo: the container's first process is
 #            `sleep`, no init system (scenario molecule/default).
 #   systemd  also systemd and dbus, for a container that boots systemd
-#            (the second container of molecule/default, and molecule/ha).
+#            (the second container of molecule/default, molecule/ha and
+#            molecule/versions).
+#   --print  then print the image's name on stdout (`make versions` passes
+#            it to Molecule).
+#
+# MOLECULE_DEBIAN_SUITE picks the Debian release (default bookworm): bullseye
+# (tag 11), bookworm (12) or trixie (13); the default image names are
+# tmi-postgresql-molecule/debian:N and tmi-postgresql-molecule/debian-systemd:N.
 #
 # Set MOLECULE_IMAGE (plain) or MOLECULE_SYSTEMD_IMAGE (systemd) to use another
 # image (for example one your CI can pull, which must have python3): this
@@ -19,17 +26,31 @@
 set -euo pipefail
 
 FLAVOUR=${1:-plain}
+PRINT=${2:-}
+if [[ -n "$PRINT" && "$PRINT" != --print ]]; then
+    echo "molecule-image: unknown argument '$PRINT' (--print or nothing)" >&2
+    exit 2
+fi
 SUITE=${MOLECULE_DEBIAN_SUITE:-bookworm}
+case "$SUITE" in
+    bullseye) TAG=11 ;;
+    bookworm) TAG=12 ;;
+    trixie) TAG=13 ;;
+    *)
+        echo "molecule-image: unknown MOLECULE_DEBIAN_SUITE '$SUITE' (bullseye, bookworm or trixie). Nothing was built." >&2
+        exit 2
+        ;;
+esac
 case "$FLAVOUR" in
     plain)
         IMAGE_OVERRIDE=${MOLECULE_IMAGE:-}
-        DEFAULT_IMAGE=tmi-postgresql-molecule/debian:12
+        DEFAULT_IMAGE=tmi-postgresql-molecule/debian:$TAG
         PACKAGES=python3,sudo,ca-certificates
         IMAGE_CMD='["sleep", "infinity"]'
         ;;
     systemd)
         IMAGE_OVERRIDE=${MOLECULE_SYSTEMD_IMAGE:-}
-        DEFAULT_IMAGE=tmi-postgresql-molecule/debian-systemd:12
+        DEFAULT_IMAGE=tmi-postgresql-molecule/debian-systemd:$TAG
         PACKAGES=python3,sudo,ca-certificates,systemd,systemd-sysv,dbus
         IMAGE_CMD='["/lib/systemd/systemd"]'
         ;;
@@ -85,13 +106,20 @@ build_image() {
     tar -C "$ROOTFS" -c . | docker import --change "CMD $IMAGE_CMD" - "$IMAGE" >/dev/null
 }
 
-main() {
+ensure_image() {
     if [[ -n "$IMAGE_OVERRIDE" ]] || image_exists; then
         return 0
     fi
     ensure_debootstrap
     build_image
     echo "molecule-image: $IMAGE ready" >&2
+}
+
+main() {
+    ensure_image
+    if [[ -n "$PRINT" ]]; then
+        echo "$IMAGE"
+    fi
 }
 
 main "$@"

@@ -11,6 +11,10 @@ import psycopg2
 import pytest
 
 ENV_FILE = '/etc/tmi/tmi.env'
+# The PostgreSQL major version each Debian release packages
+# (docs/postgresql-versions.md): the inventories of molecule/default and
+# molecule/versions name none, so the collection must have picked this one.
+PLATFORM_MAJOR = {'11': '13', '12': '15', '13': '17'}
 SUPERUSER_SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -F '|' -p %s -d %s -c %s"
 
 
@@ -29,6 +33,13 @@ def parse_env(text):
 def app_env(host):
     """The settings TMI reads, from the file the app_env role wrote."""
     return parse_env(host.file(ENV_FILE).content_string)
+
+
+@pytest.fixture(scope='module')
+def pg_major(host):
+    """The PostgreSQL major version the container's Debian release packages, as a string."""
+    release = parse_env(host.file('/etc/os-release').content_string)
+    return PLATFORM_MAJOR[release['VERSION_ID'].strip('"')]
 
 
 @pytest.fixture(scope='module')

@@ -8,20 +8,25 @@ import psycopg2.errorcodes
 import pytest
 from conftest import SUPERUSER_SQL
 
-CONF_DIR = '/etc/postgresql/15/main'
-DATA_DIR = '/var/lib/postgresql/15/main'
+# {v}: the platform's major version (conftest's pg_major).
+CONF_DIR = '/etc/postgresql/{v}/main'
+DATA_DIR = '/var/lib/postgresql/{v}/main'
 INSUFFICIENT_PRIVILEGE = psycopg2.errorcodes.INSUFFICIENT_PRIVILEGE
 
 
-def cluster_facts(host):
+def cluster_facts(host, version):
     clusters = json.loads(host.check_output('pg_lsclusters --json'))
-    return next(c for c in clusters if str(c['version']) == '15' and c['cluster'] == 'main')
+    return next(c for c in clusters if str(c['version']) == version and c['cluster'] == 'main')
 
 
 # -- the service and the schema ---------------------------------------------
 
-def test_cluster_runs(host, app_env):
-    facts = cluster_facts(host)
+def test_the_server_is_the_platform_s_major_version(superuser_sql, pg_major):
+    assert superuser_sql("SELECT current_setting('server_version_num')::int / 10000") == [[pg_major]]
+
+
+def test_cluster_runs(host, app_env, pg_major):
+    facts = cluster_facts(host, pg_major)
     assert int(facts['running']) == 1
     assert str(facts['port']) == app_env['POSTGRES_PORT']
 
@@ -189,19 +194,20 @@ def test_pg_hba_has_exactly_the_intended_lines(superuser_sql):
     (CONF_DIR + '/conf.d/20-tmi-ssl.conf', 'postgres', 'postgres', 0o640),
     (CONF_DIR + '/tls/server.key', 'postgres', 'postgres', 0o600),
     (CONF_DIR + '/tls', 'postgres', 'postgres', 0o700),
-    ('/etc/ssl/tmi-postgresql-ca/15-main/ca.key', 'root', 'root', 0o600),
+    ('/etc/ssl/tmi-postgresql-ca/{v}-main/ca.key', 'root', 'root', 0o600),
     (DATA_DIR, 'postgres', 'postgres', 0o700),
     ('/etc/tmi/tmi.env', 'root', 'root', 0o600),
 ])
-def test_file_owner_and_mode(host, path, owner, group, mode):
-    f = host.file(path)
+def test_file_owner_and_mode(host, pg_major, path, owner, group, mode):
+    f = host.file(path.format(v=pg_major))
     assert f.exists
     assert (f.user, f.group, f.mode) == (owner, group, mode)
 
 
-def test_server_uses_the_role_s_key_and_certificate(superuser_sql):
+def test_server_uses_the_role_s_key_and_certificate(superuser_sql, pg_major):
     rows = superuser_sql("SELECT current_setting('ssl_cert_file'), current_setting('ssl_key_file')")
-    assert rows == [[CONF_DIR + '/tls/server.crt', CONF_DIR + '/tls/server.key']]
+    conf_dir = CONF_DIR.format(v=pg_major)
+    assert rows == [[conf_dir + '/tls/server.crt', conf_dir + '/tls/server.key']]
 
 
 def test_env_file_has_what_tmi_reads(app_env):
@@ -274,12 +280,12 @@ def test_connections_disconnections_and_ddl_are_logged(superuser_sql):
 
 # -- the service manager -------------------------------------------------------
 
-def test_cluster_is_managed_by_the_host_s_service_manager(host):
+def test_cluster_is_managed_by_the_host_s_service_manager(host, pg_major):
     # One container of molecule/default runs `sleep` as PID 1 (pg_ctlcluster), the other boots systemd.
-    facts = cluster_facts(host)
+    facts = cluster_facts(host, pg_major)
     assert facts['start'] == 'auto'
     if host.file('/run/systemd/system').is_directory:
-        unit = host.service('postgresql@15-main')
+        unit = host.service('postgresql@%s-main' % pg_major)
         assert unit.is_running
         assert unit.is_enabled
 
