@@ -57,7 +57,7 @@ INVENTORY ?= inventory/local.yml
 PLAYBOOK ?= site.yml
 
 .PHONY: help setup system-packages venv target-venvs collection-link \
-	test lint sanity changelog-lint rules unit integration molecule versions drill-repo drill-ha site clean
+	test lint sanity changelog-lint rules unit integration molecule versions drill-repo drill-ha upgrade-drill site clean
 
 help: ## Show this list of targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -121,9 +121,9 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 # containers), repo (a database host and a pgBackRest repository host) and
 # ha (etcd, Patroni on two members and the proxy on three systemd
 # containers);
-# `make molecule MOLECULE_ARGS='-s default'` runs one. molecule/versions is
-# `make versions`' own, left out here.
-MOLECULE_ARGS ?= --all --exclude versions
+# `make molecule MOLECULE_ARGS='-s default'` runs one. molecule/versions and
+# molecule/upgrade are left out here: `make versions` and `make upgrade-drill`.
+MOLECULE_ARGS ?= --all --exclude versions --exclude upgrade
 molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
 	@docker info >/dev/null 2>&1 || scripts/docker-engine.sh
 	@scripts/molecule-image.sh plain
@@ -165,6 +165,14 @@ drill-repo: setup ## Molecule repo with its drill: the database host destroyed, 
 # test` leaves it out.
 drill-ha: setup ## Molecule ha with its drill: failover, rejoin, switchover, a lost etcd quorum and failover.yml under a writer, cluster PITR and rebuild, site.yml on the live cluster.
 	TMI_HA_DRILL=1 $(MAKE) molecule MOLECULE_ARGS="-s ha"
+
+# The in-place major upgrade (issue 14): molecule/upgrade provisions a
+# Debian 12 container with 15 and TMI rows, installs postgresql-17 from
+# Debian 13's archive (a partial release upgrade), runs upgrade_major.yml and
+# verifies 17 on the old port, the rows, the schema, the kept 15 cluster,
+# the stanza and the refusals. `make test` leaves it out.
+upgrade-drill: setup ## Molecule upgrade: PostgreSQL 15 to 17 in place with upgrade_major.yml, then its refusals.
+	$(MAKE) molecule MOLECULE_ARGS="-s upgrade"
 
 site: setup ## Provision this machine: site.yml against the local inventory.
 	$(VENV_BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)

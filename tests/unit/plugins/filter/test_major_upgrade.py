@@ -1,0 +1,149 @@
+import pytest
+
+from ansible_collections.tmi.postgresql.plugins.filter.major_upgrade import major_upgrade_plan
+from ansible_collections.tmi.postgresql.plugins.module_utils.major_upgrade import apt_candidate
+
+POLICY_17 = '''postgresql-17:
+  Installed: (none)
+  Candidate: 17.6-0+deb13u1
+  Version table:
+     17.6-0+deb13u1 500
+'''
+POLICY_NONE = 'postgresql-17:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n'
+AT_NEWEST = {'version': 8, 'newest': 8, 'dirty': False}
+VALID = {'valid': True, 'errors': []}
+
+
+def entry(version, running=1, port=5432, cluster='main'):
+    return {'version': version, 'cluster': cluster, 'running': running, 'port': str(port)}
+
+
+def plan(clusters, version=17, **kwargs):
+    kwargs.setdefault('apt_policy', POLICY_17)
+    return major_upgrade_plan(clusters, version, 'main', **kwargs)
+
+
+def refused(result, *words):
+    assert result['action'] == 'refuse'
+    assert result['message'].endswith('Nothing was changed.')
+    for word in words:
+        assert word in result['message']
+    return result
+
+
+@pytest.mark.parametrize('policy, candidate', [
+    (POLICY_17, '17.6-0+deb13u1'), (POLICY_NONE, None), ('', None), (None, None),
+])
+def test_apt_candidate_reads_the_policy(policy, candidate):
+    assert apt_candidate(policy) == candidate
+
+
+@pytest.mark.parametrize('method, options', [
+    ('link', ['--method=upgrade', '--link']), ('clone', ['--method=upgrade', '--clone']),
+    ('copy', ['--method=upgrade']),
+])
+def test_a_running_older_cluster_with_a_valid_newest_schema_is_upgraded(method, options):
+    result = plan([entry(15)], method=method, migration=AT_NEWEST, validation=VALID)
+    assert result['action'] == 'upgrade'
+    assert result['argv'] == ['pg_upgradecluster', '-v', '17'] + options + ['15', 'main']
+    assert result['drop_argv'] == ['pg_dropcluster', '--stop', '15', 'main']
+    assert (result['old_version'], result['new_version'], result['old_port']) == (15, 17, 5432)
+    assert result['errors'] == []
+
+
+def test_link_has_no_way_back_but_the_backup():
+    assert 'backup' in plan([entry(15)], migration=AT_NEWEST, validation=VALID)['way_back']
+    assert 'pg_ctlcluster 17 main stop' in plan([entry(15)], method='copy', migration=AT_NEWEST,
+                                                validation=VALID)['way_back']
+
+
+def test_without_the_schema_read_the_plan_asks_for_it():
+    result = plan([entry(15)])
+    assert result['needs_schema'] and result['action'] == 'upgrade' and result['argv'] == []
+
+
+@pytest.mark.parametrize('version', [15, '15'])
+def test_the_same_version_is_refused(version):
+    refused(plan([entry(15)], version=version), 'already runs PostgreSQL 15', 'tmi_postgresql_version')
+
+
+def test_a_downgrade_is_refused_naming_the_variable():
+    refused(plan([entry(17)], version=15), 'tmi_postgresql_version is 15', '17/main', 'downgrade')
+
+
+def test_a_downgrade_after_an_upgrade_is_refused():
+    refused(plan([entry(15, running=0, port=5433), entry(17)], version=15), 'downgrade')
+
+
+def test_a_target_apt_cannot_install_is_refused():
+    refused(plan([entry(15)], apt_policy=POLICY_NONE), 'no candidate for postgresql-17', 'tmi_postgresql_version is 17')
+
+
+@pytest.mark.parametrize('version', [12, 19, 'x', None, True])
+def test_a_version_out_of_range_is_refused(version):
+    refused(plan([entry(15)], version=version), 'tmi_postgresql_version')
+
+
+def test_an_unknown_method_is_refused():
+    refused(plan([entry(15)], method='dump'), 'major_upgrade_method')
+
+
+def test_ha_is_refused_and_points_to_the_docs():
+    refused(plan([entry(15)], ha=True), 'Patroni', 'docs/postgresql-versions.md')
+
+
+def test_no_cluster_is_refused():
+    refused(plan([entry(15, cluster='other')]), 'no cluster main', '15/other')
+    refused(plan([]), 'none')
+
+
+def test_a_stopped_old_cluster_is_refused():
+    refused(plan([entry(15, running=0)]), 'is down')
+
+
+@pytest.mark.parametrize('migration, words', [
+    ({'version': 7, 'newest': 8, 'dirty': False}, ['migration 7', 'not the newest (8)', 'upgrade.yml']),
+    ({'version': 8, 'newest': 8, 'dirty': True}, ['dirty']),
+    (None, []),
+])
+def test_a_schema_not_at_the_newest_migration_or_dirty_is_refused(migration, words):
+    result = plan([entry(15)], migration=migration if migration else 'unreadable', validation=VALID)
+    refused(result, *words)
+    assert result['argv'] == []
+
+
+def test_a_schema_failing_validation_is_refused_with_its_findings():
+    validation = {'valid': False, 'errors': [{'message': 'table users missing'}]}
+    refused(plan([entry(15)], migration=AT_NEWEST, validation=validation), 'fails validation', 'table users missing')
+
+
+def test_every_reason_is_given_at_once():
+    result = refused(plan([entry(15, running=0)], apt_policy=POLICY_NONE))
+    assert len(result['errors']) == 2
+    assert all(error.endswith('Nothing was changed.') for error in result['errors'])
+
+
+def test_a_finished_upgrade_is_refused_until_confirmed_then_dropped():
+    clusters = [entry(15, running=0, port=5433), entry(17)]
+    refused(plan(clusters), 'not confirmed', 'major_upgrade_confirm=true', 'port 5433')
+    result = plan(clusters, confirm=True)
+    assert result['action'] == 'confirm'
+    assert result['drop_argv'] == ['pg_dropcluster', '--stop', '15', 'main']
+
+
+@pytest.mark.parametrize('clusters, words', [
+    ([entry(15, running=0, port=5433), entry(17, running=0)], ['unfinished', 'new cluster 17/main is down']),
+    ([entry(15, port=5433), entry(17)], ['unfinished', 'old cluster 15/main is running']),
+    ([entry(13, running=0, port=5434), entry(15, running=0, port=5433), entry(17)], ['more than one older']),
+])
+def test_an_unfinished_upgrade_is_refused_even_with_confirm(clusters, words):
+    refused(plan(clusters), *words)
+    refused(plan(clusters, confirm=True), *words)
+
+
+def test_two_older_clusters_are_refused_before_an_upgrade():
+    refused(plan([entry(13, running=0, port=5433), entry(15)]), '13/main, 15/main')
+
+
+def test_a_confirmed_upgrade_is_done():
+    assert plan([entry(17)], confirm=True)['action'] == 'done'
