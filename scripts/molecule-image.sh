@@ -122,4 +122,7 @@ main() {
     fi
 }
 
+# One check-and-build at a time: make test's two lanes may both ask for an image.
+exec 9>/run/lock/tmi-postgresql-molecule-image.lock
+flock 9
 main "$@"
