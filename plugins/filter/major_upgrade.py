@@ -12,11 +12,11 @@ from ansible_collections.tmi.postgresql.plugins.module_utils import major_upgrad
 
 
 def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False, apt_policy=None, migration=None,
-                       validation=None, ha=False, database='tmi'):
+                       validation=None, ha=False, database='tmi', installed_packages=None):
     """What the major_upgrade role does: upgrade, confirm, done or refuse (with the reasons)."""
     return major_upgrade.major_upgrade_plan(clusters, version, cluster, method=method, confirm=confirm,
                                             apt_policy=apt_policy, migration=migration, validation=validation,
-                                            ha=ha, database=database)
+                                            ha=ha, database=database, installed_packages=installed_packages)
 
 
 class FilterModule(object):

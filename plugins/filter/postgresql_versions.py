@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """tmi.postgresql's filters of the PostgreSQL major version: platform_postgresql_version,
-platform_postgresql_version_error, stat_statements_views, stanza_postgresql_version and
-cluster_version_error (module_utils/postgresql_versions.py).
+platform_postgresql_version_error, stat_statements_views, stanza_postgresql_version,
+stanzas_without_current_backup and cluster_version_error (module_utils/postgresql_versions.py).
 
 Documentation: one .yml per filter beside this file.
 """
@@ -38,6 +38,11 @@ def stanza_postgresql_version(info):
     return postgresql_versions.stanza_postgresql_version(info)
 
 
+def stanzas_without_current_backup(stanzas):
+    """Names of the stanzas (pgbackrest info's entries) with no backup of their current database."""
+    return postgresql_versions.stanzas_without_current_backup(stanzas)
+
+
 def cluster_version_error(clusters, version, cluster):
     """'' unless the host has the cluster at another major version only: then the message that refuses."""
     return postgresql_versions.cluster_version_error(clusters, version, cluster)
@@ -50,5 +55,6 @@ class FilterModule(object):
             'platform_postgresql_version_error': platform_postgresql_version_error,
             'stat_statements_views': stat_statements_views,
             'stanza_postgresql_version': stanza_postgresql_version,
+            'stanzas_without_current_backup': stanzas_without_current_backup,
             'cluster_version_error': cluster_version_error,
         }

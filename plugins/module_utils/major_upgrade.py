@@ -84,13 +84,31 @@ def _schema_errors(migration, validation, database):
     return errors
 
 
+def new_packages(old, new, installed):
+    """The packages to install for version new: its server and client, and the counterpart of every extension
+    package of version old that dpkg lists as installed (pg_upgrade stops when a library the old cluster uses is
+    missing in the new version: pgaudit, which the server role installs, and any the operator added).
+
+    installed: lines of `dpkg-query -W -f='${db:Status-Status} ${Package}'`, e.g. 'installed postgresql-15-pgaudit'.
+    """
+    packages = ['postgresql-%s' % new, 'postgresql-client-%s' % new]
+    prefix = 'postgresql-%s-' % old
+    for line in installed or []:
+        status, name = (str(line).strip().split(' ', 1) + [''])[:2]
+        if status == 'installed' and name.startswith(prefix) and name[len(prefix):]:
+            counterpart = 'postgresql-%s-%s' % (new, name[len(prefix):])
+            if counterpart not in packages:
+                packages.append(counterpart)
+    return packages
+
+
 def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False, apt_policy=None,
-                       migration=None, validation=None, ha=False, database='tmi'):
+                       migration=None, validation=None, ha=False, database='tmi', installed_packages=None):
     """What the major_upgrade role does on a host: a dict with action and, for a refusal, errors and message."""
     target = _int(version)
     plan = {'action': 'refuse', 'errors': [], 'message': '', 'cluster': cluster, 'new_version': target,
             'old_version': None, 'old_port': None, 'new_port': None, 'method': method, 'needs_schema': False,
-            'argv': [], 'drop_argv': [], 'way_back': ''}
+            'argv': [], 'drop_argv': [], 'way_back': '', 'packages': []}
     errors = plan['errors']
 
     def refuse(message):
@@ -170,6 +188,7 @@ def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False,
     if errors:
         return plan
     plan['action'] = 'upgrade'
+    plan['packages'] = new_packages(plan['old_version'], target, installed_packages)
     plan['argv'] = (['pg_upgradecluster', '-v', str(target)] + METHODS[method]
                     + [str(plan['old_version']), cluster])
     plan['drop_argv'] = ['pg_dropcluster', '--stop', str(plan['old_version']), cluster]

@@ -122,6 +122,40 @@ def stanza_postgresql_version(info):
     return None
 
 
+def stanza_current_backups(info):
+    """The backups of a pgBackRest stanza's current database, from its entry of `pgbackrest info --output=json`.
+
+    After `pgbackrest stanza-upgrade` (a major upgrade) the stanza has a new database id and still lists the old
+    version's backups, which cannot be restored into the new cluster: a first full backup of the new one is due
+    although the list is not empty. The current database of each repository (repo-key) is its highest id; a
+    stanza that lists no database (not created yet, or unreadable) has no current backups to tell apart: all
+    its backups count.
+    """
+    if not isinstance(info, Mapping):
+        return []
+    backups = [backup for backup in info.get('backup') or [] if isinstance(backup, Mapping)]
+    current = {}
+    for db in info.get('db') or []:
+        if isinstance(db, Mapping) and isinstance(db.get('id'), int):
+            key = db.get('repo-key', 1)
+            current[key] = max(current.get(key, db['id']), db['id'])
+    if not current:
+        return backups
+
+    def of_current(backup):
+        database = backup.get('database')
+        if not isinstance(database, Mapping):
+            return False
+        return current.get(database.get('repo-key', 1)) == database.get('id')
+    return [backup for backup in backups if of_current(backup)]
+
+
+def stanzas_without_current_backup(stanzas):
+    """Names of the stanzas (pgbackrest info's entries) that have no backup of their current database."""
+    return [stanza.get('name') for stanza in stanzas or []
+            if isinstance(stanza, Mapping) and not stanza_current_backups(stanza)]
+
+
 def cluster_version_error(clusters, version, cluster):
     """'' unless the host has cluster at another major version and not at version: then the refusal.
 

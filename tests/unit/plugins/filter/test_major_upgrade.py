@@ -147,3 +147,26 @@ def test_two_older_clusters_are_refused_before_an_upgrade():
 
 def test_a_confirmed_upgrade_is_done():
     assert plan([entry(17)], confirm=True)['action'] == 'done'
+
+
+DPKG_15 = ['installed postgresql-15', 'installed postgresql-15-pgaudit', 'installed postgresql-client-15',
+           'config-files postgresql-15-postgis-3', 'installed postgresql-common', 'installed postgresql-15-',
+           'installed postgresql-13-cron']
+
+
+def test_the_new_version_gets_the_old_version_s_installed_extensions():
+    result = plan([entry(15)], migration=AT_NEWEST, validation=VALID, installed_packages=DPKG_15)
+    # pgaudit's counterpart; not postgis (only its configuration is left), not 13's cron, not a bare prefix.
+    assert result['packages'] == ['postgresql-17', 'postgresql-client-17', 'postgresql-17-pgaudit']
+
+
+def test_without_extensions_the_server_and_the_client_are_installed():
+    for installed in (None, [], ['installed postgresql-15']):
+        result = plan([entry(15)], migration=AT_NEWEST, validation=VALID, installed_packages=installed)
+        assert result['packages'] == ['postgresql-17', 'postgresql-client-17']
+
+
+def test_a_refused_plan_installs_nothing():
+    result = refused(plan([entry(15)], migration={'version': 7, 'newest': 8}, validation=VALID,
+                          installed_packages=DPKG_15), 'newest')
+    assert result['packages'] == []

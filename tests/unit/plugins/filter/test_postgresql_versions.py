@@ -3,7 +3,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tmi.postgresql.plugins.filter.postgresql_versions import (
     cluster_version_error, platform_postgresql_version, platform_postgresql_version_error, stanza_postgresql_version,
-    stat_statements_views)
+    stanzas_without_current_backup, stat_statements_views)
 
 
 def facts(distribution, release):
@@ -124,3 +124,31 @@ def test_a_host_that_kept_its_old_cluster_after_a_release_upgrade_is_refused():
 def test_the_version_matches_as_a_number_or_a_string():
     assert cluster_version_error([{'version': '15', 'cluster': 'main'}], 15, 'main') == ''
     assert cluster_version_error(lsclusters('15/main'), '15', 'main') == ''
+
+
+def backup(label, db_id, repo_key=1):
+    return {'label': label, 'type': 'full', 'database': {'id': db_id, 'repo-key': repo_key}}
+
+
+def test_a_stanza_upgraded_to_a_new_database_needs_a_backup_of_it():
+    upgraded = dict(INFO, backup=[backup('20261201-000000F', 1)])
+    assert stanzas_without_current_backup([upgraded]) == ['tmi']
+    assert stanzas_without_current_backup([dict(upgraded, backup=upgraded['backup'] + [backup('B', 2)])]) == []
+
+
+def test_each_repository_has_its_own_current_database():
+    two_repos = {'name': 'tmi', 'db': [{'id': 2, 'repo-key': 1}, {'id': 1, 'repo-key': 1}, {'id': 1, 'repo-key': 2}],
+                 'backup': [backup('A', 1, 2)]}
+    # repo2's current database is its id 1: the backup there is of the current database.
+    assert stanzas_without_current_backup([two_repos]) == []
+    assert stanzas_without_current_backup([dict(two_repos, backup=[backup('A', 1, 1)])]) == ['tmi']
+
+
+@pytest.mark.parametrize('stanza, needs', [
+    ({'name': 'new', 'db': [{'id': 1, 'repo-key': 1}], 'backup': []}, True),
+    ({'name': 'new', 'status': {'code': 1}}, True),
+    ({'name': 'old', 'backup': [{'label': 'A'}]}, False),  # no db list: the backups count as they are
+    ({'name': 'odd', 'db': [{'id': 1}], 'backup': [{'label': 'A'}]}, True),  # a backup naming no database
+])
+def test_stanzas_without_a_database_list_count_their_backups(stanza, needs):
+    assert stanzas_without_current_backup([stanza, 'not a stanza']) == ([stanza['name']] if needs else [])
