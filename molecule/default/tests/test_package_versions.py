@@ -97,11 +97,16 @@ def test_without_those_settings_nothing_is_read(host):
 
 
 @pytest.fixture
-def probe_exporter(host, pg_major):
-    """Node exporter started with basic auth and TLS in the role's file format, on its port + 7; its URL."""
+def probe_exporter(host):
+    """Node exporter started with basic auth and TLS in the role's file format, on its port + 7; its URL.
+
+    A throwaway key and certificate (the server's key is protected by a passphrase).
+    """
     version = installed_version(host, 'prometheus-node-exporter')
     option = '--web.config' if upstream(version) < (1, 5) else '--web.config.file'
-    tls = '/etc/postgresql/%s/main/tls/server' % pg_major
+    tls = '/tmp/tmi-probe'
+    host.run_expect([0], 'openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -keyout %s -out %s',
+                    tls + '.key', tls + '.crt')
     config = {'basic_auth_users': {'probe': PROBE_HASH},
               'tls_server_config': {'cert_file': tls + '.crt', 'key_file': tls + '.key'}}
     path = '/tmp/tmi-probe-web-config.json'
@@ -113,7 +118,7 @@ def probe_exporter(host, pg_major):
         'setsid /usr/bin/prometheus-node-exporter %s=%s --web.listen-address=%s >/tmp/tmi-probe.log 2>&1 '
         '< /dev/null & echo $!', option, path, address)
     yield 'https://%s/metrics' % address, option
-    host.run('kill %s; rm -f %s', pid, path)
+    host.run('kill %s; rm -f %s %s %s', pid, path, tls + '.key', tls + '.crt')
 
 
 def get(url, password=None):

@@ -6,7 +6,8 @@ from ansible_collections.tmi.postgresql.plugins.filter.package_versions import (
 from ansible_collections.tmi.postgresql.plugins.module_utils.package_versions import apt_policy, upstream_version
 
 # `LC_ALL=C apt-cache policy pgbackrest prometheus-postgres-exporter prometheus-node-exporter nosuchpackage`
-# on Debian 11 with the exporters installed and pgBackRest not (nosuchpackage prints nothing).
+# on Debian 11 (read there on 2026-12-03) with the exporters installed and pgBackRest not (nosuchpackage
+# prints nothing).
 BULLSEYE = '''pgbackrest:
   Installed: (none)
   Candidate: 2.33-1
@@ -14,10 +15,10 @@ BULLSEYE = '''pgbackrest:
      2.33-1 500
         500 http://deb.debian.org/debian bullseye/main amd64 Packages
 prometheus-postgres-exporter:
-  Installed: 0.8.0+ds-1+b5
-  Candidate: 0.8.0+ds-1+b5
+  Installed: 0.8.0+ds-1+b6
+  Candidate: 0.8.0+ds-1+b6
   Version table:
- *** 0.8.0+ds-1+b5 500
+ *** 0.8.0+ds-1+b6 500
         500 http://deb.debian.org/debian bullseye/main amd64 Packages
         100 /var/lib/dpkg/status
 prometheus-node-exporter:
@@ -50,7 +51,7 @@ EXPORTER_WEB = {'package': 'prometheus-postgres-exporter', 'minimum': '0.10',
 def test_apt_policy_reads_installed_and_candidate_per_package():
     assert apt_policy(BULLSEYE) == {
         'pgbackrest': {'installed': None, 'candidate': '2.33-1'},
-        'prometheus-postgres-exporter': {'installed': '0.8.0+ds-1+b5', 'candidate': '0.8.0+ds-1+b5'},
+        'prometheus-postgres-exporter': {'installed': '0.8.0+ds-1+b6', 'candidate': '0.8.0+ds-1+b6'},
         'prometheus-node-exporter': {'installed': '1.1.2+ds-2.1', 'candidate': '1.1.2+ds-2.1'},
     }
     assert apt_policy(BOOKWORM)['pgbackrest'] == {'installed': None, 'candidate': None}
@@ -59,7 +60,7 @@ def test_apt_policy_reads_installed_and_candidate_per_package():
 
 
 @pytest.mark.parametrize('version, numbers', [
-    ('2.33-1', (2, 33)), ('0.8.0+ds-1+b5', (0, 8, 0)), ('1:1.1.2+ds-2.1', (1, 1, 2)), ('2.55.1-1', (2, 55, 1)),
+    ('2.33-1', (2, 33)), ('0.8.0+ds-1+b6', (0, 8, 0)), ('1:1.1.2+ds-2.1', (1, 1, 2)), ('2.55.1-1', (2, 55, 1)),
     ('17.1-1.pgdg120+1', (17, 1)), ('abc', None), ('', None), (None, None), (2, None),
 ])
 def test_upstream_version_takes_the_leading_numbers_after_the_epoch(version, numbers):
@@ -78,7 +79,7 @@ def test_debian_11_s_installed_postgres_exporter_is_refused_for_basic_auth_and_t
     assert len(errors) == 1
     assert errors[0].startswith('monitoring_web_basic_auth and monitoring_web_tls_cert_file need'
                                 ' prometheus-postgres-exporter 0.10 or later (its --web.config.file option), but this'
-                                ' host has prometheus-postgres-exporter 0.8.0+ds-1+b5 (installed)')
+                                ' host has prometheus-postgres-exporter 0.8.0+ds-1+b6 (installed)')
 
 
 @pytest.mark.parametrize('installed, candidate', [
@@ -148,7 +149,7 @@ def test_debian_11_refuses_the_web_settings_by_the_postgres_exporter_only():
     errors = package_version_errors(apt_policy(BULLSEYE), package_requirements({'monitoring_web_tls_cert_file': '/c'}))
     assert len(errors) == 1
     assert errors[0].startswith('monitoring_web_tls_cert_file needs prometheus-postgres-exporter 0.10 or later')
-    assert '0.8.0+ds-1+b5 (installed)' in errors[0]
+    assert '0.8.0+ds-1+b6 (installed)' in errors[0]
 
 
 @pytest.mark.parametrize('settings', [{'wal_archive_repo_host': 'backup1'}, {'tmi_postgresql_repository_hosts': True}])
