@@ -119,9 +119,11 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 	$(PYTEST) -n $(INTEGRATION_WORKERS) $(PYTEST_ARGS) tests/integration || test $$? -eq 5
 
 # The Docker engine is installed and started when `docker info` fails, and the
-# Debian 12 images are built locally when missing (MOLECULE_IMAGE and
-# MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default (two containers:
-# no init system, pg_ctlcluster; and systemd), dr (the disaster-recovery drill on two
+# images are built locally when missing: Debian 12's plain and systemd ones,
+# and Debian 13's plain one for molecule/default's first container
+# (MOLECULE_IMAGE and MOLECULE_SYSTEMD_IMAGE name others). Scenarios: default
+# (two containers: Debian 13 / PostgreSQL 17 with no init system,
+# pg_ctlcluster; Debian 12 / PostgreSQL 15 with systemd), dr (the disaster-recovery drill on two
 # containers), repo (a database host and a pgBackRest repository host) and
 # ha (etcd, Patroni on two members and the proxy on three systemd
 # containers);
@@ -132,6 +134,7 @@ MOLECULE_ARGS ?= --all $(addprefix --exclude ,$(MOLECULE_EXCLUDED))
 molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
 	@docker info >/dev/null 2>&1 || scripts/docker-engine.sh
 	@scripts/molecule-image.sh plain
+	@MOLECULE_DEBIAN_SUITE=trixie scripts/molecule-image.sh plain
 	@scripts/molecule-image.sh systemd
 	NO_COLOR=1 $(VENV_BIN)/molecule test $(MOLECULE_ARGS)
 
