@@ -15,18 +15,8 @@ import ssl
 
 import pytest
 
-ENV_FILE = '/etc/tmi/tmi.env'
-
-
-def parse_env(text):
-    """Return the KEY=value lines of an .env file as a dict."""
-    values = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith('#') and '=' in line:
-            key, value = line.split('=', 1)
-            values[key] = value
-    return values
+# The .env file, parsed by conftest's app_env fixture.
+from conftest import ENV_FILE
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -34,11 +24,6 @@ def redis_host(host):
     """Skip the module on a host without the redis role."""
     if not host.ansible.get_variables().get('tmi_postgresql_redis_enabled'):
         pytest.skip('Redis is not on this host (tmi_postgresql_redis_enabled)')
-
-
-@pytest.fixture(scope='module')
-def env(host):
-    return parse_env(host.file(ENV_FILE).content_string)
 
 
 class RedisError(Exception):
@@ -86,15 +71,15 @@ class Client(object):
 
 
 @pytest.fixture(scope='module')
-def open_client(host, env):
+def open_client(host, app_env):
     """Connect as TMI does, from its .env: TLS with its CA and the host's name checked, when REDIS_TLS is true."""
     opened = []
 
     def open_():
-        sock = socket.create_connection((env['REDIS_HOST'], int(env['REDIS_PORT'])), timeout=10)
-        if env['REDIS_TLS'] == 'true':
-            context = ssl.create_default_context(cadata=host.file(env['REDIS_TLS_CA_FILE']).content_string)
-            sock = context.wrap_socket(sock, server_hostname=env['REDIS_HOST'])
+        sock = socket.create_connection((app_env['REDIS_HOST'], int(app_env['REDIS_PORT'])), timeout=10)
+        if app_env['REDIS_TLS'] == 'true':
+            context = ssl.create_default_context(cadata=host.file(app_env['REDIS_TLS_CA_FILE']).content_string)
+            sock = context.wrap_socket(sock, server_hostname=app_env['REDIS_HOST'])
         client = Client(sock)
         opened.append(client)
         return client
@@ -104,21 +89,21 @@ def open_client(host, env):
 
 
 @pytest.fixture(scope='module')
-def tmi(env, open_client):
+def tmi(app_env, open_client):
     """A connection logged in as TMI's user, on TMI's database."""
     client = open_client()
-    assert client.call('AUTH', env['REDIS_USERNAME'], env['REDIS_PASSWORD']) == 'OK'
-    assert client.call('SELECT', env['REDIS_DB']) == 'OK'
+    assert client.call('AUTH', app_env['REDIS_USERNAME'], app_env['REDIS_PASSWORD']) == 'OK'
+    assert client.call('SELECT', app_env['REDIS_DB']) == 'OK'
     return client
 
 
-def test_the_env_file_names_redis_with_an_acl_user_and_tls_when_the_role_has_it(host, env):
+def test_the_env_file_names_redis_with_an_acl_user_and_tls_when_the_role_has_it(host, app_env):
     tls = bool(host.ansible.get_variables().get('redis_tls', False))
-    assert env['REDIS_TLS'] == ('true' if tls else 'false')
-    assert ('REDIS_TLS_CA_FILE' in env) == tls
-    assert env['REDIS_USERNAME'] == host.ansible.get_variables().get('tmi_postgresql_redis_user', 'tmi_cache')
-    assert len(env['REDIS_PASSWORD']) >= 32
-    assert env['REDIS_DB'].isdigit()
+    assert app_env['REDIS_TLS'] == ('true' if tls else 'false')
+    assert ('REDIS_TLS_CA_FILE' in app_env) == tls
+    assert app_env['REDIS_USERNAME'] == host.ansible.get_variables().get('tmi_postgresql_redis_user', 'tmi_cache')
+    assert len(app_env['REDIS_PASSWORD']) >= 32
+    assert app_env['REDIS_DB'].isdigit()
     assert host.file(ENV_FILE).mode == 0o600
 
 
@@ -128,16 +113,16 @@ def test_tmi_s_user_sets_and_gets_over_tls(tmi):
     assert tmi.call('DEL', 'tmi:test:key') == 1
 
 
-def test_the_connection_is_tls_1_2_or_newer(tmi, env):
-    if env['REDIS_TLS'] != 'true':
+def test_the_connection_is_tls_1_2_or_newer(tmi, app_env):
+    if app_env['REDIS_TLS'] != 'true':
         pytest.skip('plain TCP on loopback on this host')
     assert tmi.sock.version() in ('TLSv1.2', 'TLSv1.3')
 
 
-def test_plain_tcp_on_the_tls_port_gets_no_answer(env):
-    if env['REDIS_TLS'] != 'true':
+def test_plain_tcp_on_the_tls_port_gets_no_answer(app_env):
+    if app_env['REDIS_TLS'] != 'true':
         pytest.skip('plain TCP on loopback on this host')
-    with socket.create_connection((env['REDIS_HOST'], int(env['REDIS_PORT'])), timeout=5) as sock:
+    with socket.create_connection((app_env['REDIS_HOST'], int(app_env['REDIS_PORT'])), timeout=5) as sock:
         sock.sendall(b'*1\r\n$4\r\nPING\r\n')
         try:
             data = sock.recv(100)
@@ -155,13 +140,13 @@ def test_without_login_the_default_user_may_run_nothing(open_client):
 @pytest.mark.parametrize('user, password', [
     ('default', ''), ('default', 'anything'), (None, 'wrong-password'), (None, 'PASSWORD-UPPER'),
 ])
-def test_the_default_user_and_a_wrong_password_are_refused(open_client, env, user, password):
+def test_the_default_user_and_a_wrong_password_are_refused(open_client, app_env, user, password):
     # None: TMI's own user; PASSWORD-UPPER: its password in upper case.
     if password == 'PASSWORD-UPPER':
-        password = env['REDIS_PASSWORD'].swapcase()
+        password = app_env['REDIS_PASSWORD'].swapcase()
     client = open_client()
     with pytest.raises(RedisError, match='WRONGPASS'):
-        client.call('AUTH', user or env['REDIS_USERNAME'], password)
+        client.call('AUTH', user or app_env['REDIS_USERNAME'], password)
     with pytest.raises(RedisError, match='NOAUTH'):
         client.call('GET', 'tmi:test:key')
 
@@ -182,18 +167,18 @@ def test_tmi_s_user_is_still_logged_in_after_the_refusals(tmi):
     assert tmi.call('PING') == 'PONG'
 
 
-def test_the_server_is_a_cache_with_a_memory_limit_on_loopback(host, env):
+def test_the_server_is_a_cache_with_a_memory_limit_on_loopback(host, app_env):
     lines = host.file('/etc/redis/redis.conf').content_string.splitlines()
     assert 'maxmemory 256mb' in lines
     assert 'maxmemory-policy allkeys-lru' in lines
     assert 'protected-mode yes' in lines
     assert 'bind 127.0.0.1 -::1' in lines
-    assert ('port 0' if env['REDIS_TLS'] == 'true' else 'port %s' % env['REDIS_PORT']) in lines
+    assert ('port 0' if app_env['REDIS_TLS'] == 'true' else 'port %s' % app_env['REDIS_PORT']) in lines
 
 
-def test_the_server_listens_on_loopback_only(host, env):
+def test_the_server_listens_on_loopback_only(host, app_env):
     # The listening sockets of Redis's port (state 0A) in the kernel's tables (the image has no ss).
-    port = '%04X' % int(env['REDIS_PORT'])
+    port = '%04X' % int(app_env['REDIS_PORT'])
     addresses = []
     for table in ('/proc/net/tcp', '/proc/net/tcp6'):
         for line in host.file(table).content_string.splitlines()[1:]:
@@ -214,17 +199,17 @@ def test_the_server_listens_on_loopback_only(host, env):
     ('/etc/ssl/tmi-redis/ca.crt', 'root', 'root', 0o644),
     (ENV_FILE, 'root', 'root', 0o600),
 ])
-def test_redis_file_owner_and_mode(host, env, path, owner, group, mode):
-    if path.startswith('/etc/ssl/') and env['REDIS_TLS'] != 'true':
+def test_redis_file_owner_and_mode(host, app_env, path, owner, group, mode):
+    if path.startswith('/etc/ssl/') and app_env['REDIS_TLS'] != 'true':
         pytest.skip('no TLS on this host')
     f = host.file(path)
     assert (f.user, f.group, f.mode) == (owner, group, mode)
 
 
-def test_the_password_is_in_no_file_of_the_server_and_no_log(host, env):
-    password = env['REDIS_PASSWORD']
+def test_the_password_is_in_no_file_of_the_server_and_no_log(host, app_env):
+    password = app_env['REDIS_PASSWORD']
     acl = host.file('/etc/redis/users.acl').content_string
-    assert 'user %s on #' % env['REDIS_USERNAME'] in acl
+    assert 'user %s on #' % app_env['REDIS_USERNAME'] in acl
     assert 'user default off' in acl
     found = host.run('grep -rlF -e %s /etc/redis /var/log /var/lib/redis', password)
     assert found.rc == 1, found.stdout
@@ -232,20 +217,20 @@ def test_the_password_is_in_no_file_of_the_server_and_no_log(host, env):
         assert password not in host.check_output('journalctl --no-pager')
 
 
-def test_no_command_line_shows_the_password(host, env):
+def test_no_command_line_shows_the_password(host, app_env):
     command_lines = host.check_output("for p in /proc/[0-9]*; do tr '\\000' ' ' < $p/cmdline 2>/dev/null; echo; done")
     assert 'redis-server' in command_lines
-    assert env['REDIS_PASSWORD'] not in command_lines
+    assert app_env['REDIS_PASSWORD'] not in command_lines
 
 
-def test_the_controller_keeps_the_password_for_its_owner_only(host, env):
+def test_the_controller_keeps_the_password_for_its_owner_only(host, app_env):
     variables = host.ansible.get_variables()
     path = os.path.expanduser('~/.config/tmi/%s/redis-%s.password'
-                              % (variables['inventory_hostname'], env['REDIS_USERNAME']))
+                              % (variables['inventory_hostname'], app_env['REDIS_USERNAME']))
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
     with open(path) as f:
-        assert f.read().strip() == env['REDIS_PASSWORD']
+        assert f.read().strip() == app_env['REDIS_PASSWORD']
 
 
 def test_the_service_runs(host):
