@@ -42,7 +42,7 @@ def logical_upgrade_plan(source_version, target_version, source=None, target=Non
 
     source: publication (bool, ours exists), app_login (bool, every app role may log in), wal_level (str),
     clusters (int, the clusters of TMI's cluster name on the source host).
-    target: subscription (bool, ours exists), rows (int, rows in TMI's tables; None when there is no database yet).
+    target: subscription (bool, ours exists), rows (int, TMI's tables that hold rows; None when there is no database yet).
     """
     old, new = _int(source_version), _int(target_version)
     source = source if isinstance(source, Mapping) else {}
@@ -107,8 +107,8 @@ def logical_upgrade_plan(source_version, target_version, source=None, target=Non
         refuse('The source host has %s clusters of TMI\'s cluster name: an earlier in-place upgrade '
                '(upgrade_major.yml) is unfinished; confirm it or go back first.' % source.get('clusters'))
     if rows and not subscription:
-        refuse('The target\'s database %s holds %d rows but no subscription of this upgrade: the target must be a '
-               'new host (or one this playbook started to fill).' % (database, rows))
+        refuse('The target\'s database %s has rows in %d of TMI\'s tables but no subscription of this upgrade: the '
+               'target must be a new host (or one this playbook started to fill).' % (database, rows))
     if apt_candidate(apt_policy) is None:
         refuse('logical_upgrade_version is %d, but apt has no candidate for postgresql-%d on the target host '
                '(apt-cache policy): add an apt source that carries it.' % (new, new))

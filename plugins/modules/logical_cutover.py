@@ -104,11 +104,14 @@ confirmed_flush_lsn:
   type: str
   sample: 0/3000180
 sequences:
-  description: Every sequence of the database outside the system schemas, with the values to give it on the target.
+  description:
+    - Every sequence of the database outside the system schemas, with the values to give it on the target, and
+      C(table), the table whose column owns it (C(SERIAL), identity; null for a free-standing sequence).
   returned: success
   type: list
   elements: dict
-  sample: [{"schema": "public", "name": "jobs_id_seq", "qualified": "public.jobs_id_seq", "last_value": 42, "is_called": true}]
+  sample: [{"schema": "public", "name": "jobs_id_seq", "qualified": "public.jobs_id_seq", "table": "jobs", "last_value": 42,
+            "is_called": true}]
 started:
   description: Epoch seconds of the first statement (the write pause starts here).
   returned: success
@@ -143,9 +146,13 @@ TERMINATE_SQL = ('SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity 
                  'WHERE usename = ANY(%s) AND pid <> pg_backend_pid()')
 SLOT_SQL = ('SELECT slot_type, database, confirmed_flush_lsn::text, '
             '(confirmed_flush_lsn >= %s::pg_lsn) FROM pg_replication_slots WHERE slot_name = %s')
-SEQUENCES_SQL = ("SELECT schemaname, sequencename, quote_ident(schemaname) || '.' || quote_ident(sequencename) "
-                 "FROM pg_sequences "
-                 "WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2")
+SEQUENCES_SQL = ("SELECT s.schemaname, s.sequencename, quote_ident(s.schemaname) || '.' || quote_ident(s.sequencename), "
+                 "(SELECT t.relname FROM pg_depend d JOIN pg_class t ON t.oid = d.refobjid "
+                 "WHERE d.classid = 'pg_class'::regclass AND d.objid = (quote_ident(s.schemaname) || '.' || "
+                 "quote_ident(s.sequencename))::regclass AND d.refclassid = 'pg_class'::regclass "
+                 "AND d.deptype IN ('a', 'i') LIMIT 1) "
+                 "FROM pg_sequences s "
+                 "WHERE s.schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2")
 
 
 def argument_spec():
@@ -202,9 +209,9 @@ def check_slot(cur, slot, database):
 
 def read_sequences(cur):
     sequences = []
-    for schema, name, qualified in fetch_rows(cur, SEQUENCES_SQL):
+    for schema, name, qualified, table in fetch_rows(cur, SEQUENCES_SQL):
         last_value, is_called = one(cur, 'SELECT last_value, is_called FROM %s' % qualified)
-        sequences.append(dict(schema=schema, name=name, qualified=qualified, last_value=int(last_value),
+        sequences.append(dict(schema=schema, name=name, qualified=qualified, table=table, last_value=int(last_value),
                               is_called=bool(is_called)))
     return sequences
 

@@ -113,7 +113,7 @@ def test_blocks_writes_waits_for_the_subscriber_and_reads_the_sequences(writes_o
         assert target.query(db, sql) == source.query(db, sql), table
     last_value = source.query(db, 'SELECT last_value FROM cutover_jobs_id_seq')[0][0]
     assert result['sequences'] == [dict(schema='public', name='cutover_jobs_id_seq', qualified='public.cutover_jobs_id_seq',
-                                        last_value=last_value, is_called=True)]
+                                        table='cutover_jobs', last_value=last_value, is_called=True)]
     assert result['started'] <= result['caught_up'] <= time.time()
 
     again = cutover(source, db, tmp_path, python=target_python)

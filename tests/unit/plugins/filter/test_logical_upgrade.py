@@ -100,7 +100,7 @@ def test_nologin_roles_without_a_subscription_are_refused():
 
 
 def test_rows_on_the_target_without_our_subscription_are_refused():
-    refused(plan(target={'subscription': False, 'rows': 5}), 'holds 5 rows')
+    refused(plan(target={'subscription': False, 'rows': 5}), 'rows in 5 of')
     assert plan(target={'subscription': False, 'rows': 0})['action'] == 'sync'
 
 
