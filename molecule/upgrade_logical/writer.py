@@ -52,8 +52,8 @@ def main():
                 email = 'w%06d@writer.test' % seq
                 with conn.cursor() as cur:
                     cur.execute("INSERT INTO users (email, name) VALUES (%s, 'Writer')", [email])
-                log.write(json.dumps({'ack': email, 't': time.time(), 'at': '%s:%s' % (params['host'],
-                                                                                    params['port'])}) + '\n')
+                at = '%s:%s' % (params['host'], params['port'])
+                log.write(json.dumps({'ack': email, 't': time.time(), 'at': at}) + '\n')
             except (psycopg2.Error, subprocess.CalledProcessError, KeyError) as error:
                 log.write(json.dumps({'refused': time.time(), 'error': str(error).strip()[:200]}) + '\n')
                 if conn is not None:

@@ -20,6 +20,7 @@ EPHEMERAL = os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', '')
 WRITER_LOG = os.path.join(EPHEMERAL, 'writer.jsonl')
 PAUSE_FILE = os.path.join(EPHEMERAL, 'write-pause.json')
 
+
 def on(name):
     return testinfra.get_host('docker://' + name)
 
