@@ -36,7 +36,7 @@ def main():
     if os.path.exists(args.stop):
         os.unlink(args.stop)
     stop_at = None
-    seq = 0
+    run, seq = int(time.time()), 0
     conn = params = None
     with open(args.log, 'a', buffering=1) as log:
         log.write(json.dumps({'start': time.time()}) + '\n')
@@ -49,7 +49,7 @@ def main():
                     conn = psycopg2.connect(connect_timeout=3, **params)
                     conn.autocommit = True
                 seq += 1
-                email = 'w%06d@writer.test' % seq
+                email = 'w%d-%06d@writer.test' % (run, seq)
                 with conn.cursor() as cur:
                     cur.execute("INSERT INTO users (email, name) VALUES (%s, 'Writer')", [email])
                 at = '%s:%s' % (params['host'], params['port'])

@@ -27,6 +27,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.major_upgrade impor
     _int,
     _schema_errors,
     apt_candidate,
+    refuser,
 )
 
 DOCS = 'docs/postgresql-versions.md, "Major-version upgrade to a new host (logical replication)"'
@@ -50,12 +51,7 @@ def logical_upgrade_plan(source_version, target_version, source=None, target=Non
     plan = {'action': 'refuse', 'errors': [], 'message': '', 'old_version': old, 'new_version': new,
             'restart': False, 'resume': False, 'notes': []}
     errors = plan['errors']
-
-    def refuse(message):
-        errors.append(message if message.endswith(NOTHING) else '%s %s' % (message, NOTHING))
-        plan['message'] = ' '.join(errors)
-        plan['action'] = 'refuse'
-        return plan
+    refuse = refuser(plan)
 
     if sum(1 for flag in (cutover, confirm, back) if flag) > 1:
         return refuse('logical_upgrade_cutover, logical_upgrade_confirm and logical_upgrade_back are set together: '
