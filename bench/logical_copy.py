@@ -16,7 +16,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'integration'))
-import conftest  # noqa: E402,F401 pylint: disable=unused-import (the collections path)
+# conftest puts the checkout's collection on sys.path.
+import conftest  # noqa: E402,F401 pylint: disable=unused-import
 from pgserver import PgServer, wait_for  # noqa: E402
 from backup_helpers import load_tmi  # noqa: E402
 gb = float(sys.argv[1]) if len(sys.argv) > 1 else 1.0

@@ -22,7 +22,6 @@ __metaclass__ = type
 from ansible.module_utils.six.moves.collections_abc import Mapping
 from ansible_collections.tmi.postgresql.plugins.module_utils.major_upgrade import (
     NEWEST,
-    NOTHING,
     OLDEST,
     _int,
     _schema_errors,

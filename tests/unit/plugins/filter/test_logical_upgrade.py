@@ -13,7 +13,9 @@ NEW_TARGET = {'subscription': False, 'rows': None}
 SUBSCRIBED = {'subscription': True, 'rows': 1200}
 
 
-def plan(source_version=15, target_version=17, source=FRESH_SOURCE, target=NEW_TARGET, **kwargs):
+def plan(source_version=15, target_version=17, source=None, target=None, **kwargs):
+    source = FRESH_SOURCE if source is None else source
+    target = NEW_TARGET if target is None else target
     kwargs.setdefault('apt_policy', POLICY_17)
     kwargs.setdefault('migration', AT_NEWEST)
     kwargs.setdefault('validation', VALID)
