@@ -38,7 +38,8 @@ def main():
     stop_at = None
     run, seq = int(time.time()), 0
     conn = params = None
-    with open(args.log, 'a', buffering=1) as log:
+    # A new log each converge: molecule keeps its ephemeral folder across destroy and create.
+    with open(args.log, 'w', buffering=1) as log:
         log.write(json.dumps({'start': time.time()}) + '\n')
         while stop_at is None or time.time() < stop_at:
             if stop_at is None and os.path.exists(args.stop):
