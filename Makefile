@@ -57,7 +57,7 @@ INVENTORY ?= inventory/local.yml
 PLAYBOOK ?= site.yml
 
 .PHONY: help setup system-packages venv target-venvs collection-link \
-	test lint sanity changelog-lint rules unit integration molecule molecule-lane versions drill-repo drill-ha upgrade-drill redis-drill site clean
+	test lint sanity changelog-lint rules unit integration molecule molecule-lane versions drill-repo drill-ha upgrade-drill upgrade-logical-drill redis-drill site clean
 
 help: ## Show this list of targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -128,10 +128,11 @@ integration: setup ## Integration tests against a throwaway PostgreSQL (tests/in
 # ha (etcd, Patroni on two members and the proxy on three systemd
 # containers);
 # `make molecule MOLECULE_ARGS='-s default'` runs one. molecule/versions,
-# molecule/upgrade and molecule/redis are left out here: `make versions`,
-# `make upgrade-drill` and `make redis-drill` (molecule/redis is the redis
-# role's development scenario; CI runs its tests on molecule/default).
-MOLECULE_EXCLUDED := versions upgrade redis
+# molecule/upgrade, molecule/upgrade_logical and molecule/redis are left out
+# here: `make versions`, `make upgrade-drill`, `make upgrade-logical-drill`
+# and `make redis-drill` (molecule/redis is the redis role's development
+# scenario; CI runs its tests on molecule/default).
+MOLECULE_EXCLUDED := versions upgrade upgrade_logical redis
 MOLECULE_ARGS ?= --all $(addprefix --exclude ,$(MOLECULE_EXCLUDED))
 molecule: setup ## Molecule on Docker: create, converge site.yml, idempotence, verify, destroy.
 	@docker info >/dev/null 2>&1 || scripts/docker-engine.sh
@@ -198,6 +199,12 @@ drill-ha: setup ## Molecule ha with its drill: failover, rejoin, switchover, a l
 # the stanza and the refusals. `make test` leaves it out.
 upgrade-drill: setup ## Molecule upgrade: PostgreSQL 15 to 17 in place with upgrade_major.yml, then its refusals.
 	$(MAKE) molecule MOLECULE_ARGS="-s upgrade"
+
+# Two containers (Debian 12 / 15 and Debian 13 / 17) and a writer throughout;
+# TMI_UPGRADE_LOGICAL_GB=1 loads about 1 GB first (the total time for 1 GB).
+upgrade-logical-drill: setup ## Molecule upgrade_logical: 15 to 17 on a new host by logical replication, a writer throughout.
+	@MOLECULE_DEBIAN_SUITE=trixie scripts/molecule-image.sh systemd
+	$(MAKE) molecule MOLECULE_ARGS="-s upgrade_logical"
 
 site: setup ## Provision this machine: site.yml against the local inventory.
 	$(VENV_BIN)/ansible-playbook -i $(INVENTORY) $(PLAYBOOK)

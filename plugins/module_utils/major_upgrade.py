@@ -64,6 +64,16 @@ def _name(entry):
     return '%s/%s' % (entry.get('version'), entry.get('cluster'))
 
 
+def refuser(plan):
+    """refuse(message): add a reason (ending "Nothing was changed.") to plan's errors and message; return plan."""
+    def refuse(message):
+        plan['errors'].append(message if message.endswith(NOTHING) else '%s %s' % (message, NOTHING))
+        plan['message'] = ' '.join(plan['errors'])
+        plan['action'] = 'refuse'
+        return plan
+    return refuse
+
+
 def _schema_errors(migration, validation, database):
     errors = []
     if not isinstance(migration, Mapping):
@@ -110,12 +120,7 @@ def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False,
             'old_version': None, 'old_port': None, 'new_port': None, 'method': method, 'needs_schema': False,
             'argv': [], 'drop_argv': [], 'way_back': '', 'packages': []}
     errors = plan['errors']
-
-    def refuse(message):
-        errors.append(message if message.endswith(NOTHING) else '%s %s' % (message, NOTHING))
-        plan['message'] = ' '.join(errors)
-        plan['action'] = 'refuse'
-        return plan
+    refuse = refuser(plan)
 
     if ha:
         return refuse('This host is a Patroni member (tmi_postgresql_ha_enabled is true): the in-place major upgrade '
