@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """TMI's stand-in during the logical-upgrade drill: a row every ~50 ms, as tmi_app over TLS.
 

@@ -210,9 +210,12 @@ def test_server_uses_the_role_s_key_and_certificate(superuser_sql, pg_major):
     assert rows == [[conf_dir + '/tls/server.crt', conf_dir + '/tls/server.key']]
 
 
-def test_env_file_has_what_tmi_reads(app_env):
-    assert set(app_env) == {'POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_USER', 'POSTGRES_PASSWORD',
-                            'POSTGRES_DB', 'POSTGRES_SSLMODE'}
+def test_env_file_has_what_tmi_reads(host, app_env):
+    # The REDIS_* keys (tests/test_redis.py checks them) only where the inventory turns Redis on.
+    redis = bool(host.ansible.get_variables().get('tmi_postgresql_redis_enabled'))
+    assert {key for key in app_env if not key.startswith('REDIS_')} == {
+        'POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB', 'POSTGRES_SSLMODE'}
+    assert any(key.startswith('REDIS_') for key in app_env) == redis
     assert app_env['POSTGRES_USER'] == 'tmi_app'
     assert app_env['POSTGRES_DB'] == 'tmi'
     assert app_env['POSTGRES_SSLMODE'] == 'require'
