@@ -14,13 +14,16 @@ import tempfile
 import psycopg2
 import pytest
 
-from backup_helpers import assert_refused_at, changed_count, failed_task
+from backup_helpers import assert_refused_at, changed_count, failed_task, run_playbook
 from pgserver import PgServer
-from test_app_env_role import ONE_HOST, apply_app_env, env_file  # noqa: F401 (a fixture)
+import test_app_env_role
+from test_app_env_role import ONE_HOST, env_file
 from tls_server import make_certificates
 
 # A throwaway server's role on loopback: not a secret. Every character a URL or an .env reader could misread.
 PASSWORD = "t@st:only/pw?#&%= '$"
+# The role applied to localhost with a test's inventory and settings (the fixture of test_app_env_role.py).
+apply_app_env = test_app_env_role.apply_app_env
 CHECK = 'Check the profile, and with verify-ca or verify-full the certificate TMI will verify.'
 
 
@@ -121,8 +124,7 @@ def test_a_refusal_on_a_new_host_writes_no_file_and_no_ca(apply_app_env, verify_
     assert not os.path.exists(os.path.dirname(verify_full['app_env_sslrootcert']))
 
 
-def test_check_mode_writes_nothing_then_reports_nothing_to_change(apply_app_env, verify_full, tmp_path):
-    from backup_helpers import run_playbook
+def test_check_mode_writes_nothing_then_reports_nothing_to_change(verify_full, tmp_path):
     (tmp_path / 'inventory.ini').write_text(ONE_HOST)
     playbook = str(tmp_path / 'app_env.yml')
     inventory = str(tmp_path / 'inventory.ini')
