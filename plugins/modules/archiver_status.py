@@ -172,11 +172,9 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.archiver import (
     works,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
-    DATABASE_ERRORS,
-    connect,
     connection_argument_spec,
-    describe_database_error,
     fetch_rows,
+    module_connection,
     tuple_cursor,
 )
 
@@ -239,15 +237,10 @@ def main():
     spec['pgbackrest_log_path'] = dict(type='path')
     spec['repository'] = dict(type='str')
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    conn = connect(module)
-    try:
+    with module_connection(module, database_message='cannot read pg_stat_archiver') as conn:
         cur = tuple_cursor(conn)
         rows = fetch_rows(cur, ARCHIVER_QUERY)
         wal = read_waiting(cur)
-    except DATABASE_ERRORS as e:
-        module.fail_json(msg='cannot read pg_stat_archiver: %s' % describe_database_error(e))
-    finally:
-        conn.close()
     archiver_row, data_directory = split_row(rows[0])
     status = archiver_status(archiver_row, wal, module.params['repository'])
     lines = []

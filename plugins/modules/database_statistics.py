@@ -123,10 +123,10 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.db_statistics impor
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
     DATABASE_ERRORS,
-    connect,
     connection_argument_spec,
     describe_database_error,
     fetch_rows,
+    module_connection,
     sqlstate,
     tuple_cursor,
 )
@@ -173,16 +173,11 @@ def main():
     top = module.params['top']
     if not 1 <= top <= 100:
         module.fail_json(msg='top is %d: allowed: 1 to 100.' % top)
-    conn = connect(module)
-    try:
+    with module_connection(module, database_message='cannot read the statistics') as conn:
         cur = tuple_cursor(conn)
         for setting in SESSION_SETTINGS:
             fetch_rows(cur, setting)
         statistics = read_sections(cur, top, module.params['statements_order'])
-    except DATABASE_ERRORS as e:
-        module.fail_json(msg='cannot read the statistics: %s' % describe_database_error(e))
-    finally:
-        conn.close()
     module.exit_json(changed=False, statistics=statistics, markdown=markdown(statistics))
 
 

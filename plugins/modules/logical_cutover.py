@@ -130,11 +130,9 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
-    DATABASE_ERRORS,
-    connect,
     connection_argument_spec,
-    describe_database_error,
     fetch_rows,
+    module_connection,
     tuple_cursor,
 )
 
@@ -283,22 +281,13 @@ def main():
         module.fail_json(msg='roles: name at least one login role. %s' % NOTHING)
     if module.params['timeout'] < 1:
         module.fail_json(msg='timeout: %d is not a number of seconds (1 or more). %s' % (module.params['timeout'], NOTHING))
-    conn = None
-    try:
-        conn = connect(module)
+    with module_connection(module, CutoverError) as conn:
         cur = tuple_cursor(conn)
         login = check_roles(cur, roles)
         if module.params['writes'] == 'blocked':
             result = block(module, cur, roles, login)
         else:
             result = open_writes(module, cur, roles, login)
-    except CutoverError as e:
-        module.fail_json(msg=str(e))
-    except DATABASE_ERRORS as e:
-        module.fail_json(msg='database error: %s' % describe_database_error(e))
-    finally:
-        if conn is not None:
-            conn.close()
     module.exit_json(changed=bool(result['roles_changed'] or result['terminated']), **result)
 
 

@@ -219,9 +219,8 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source im
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
     DATABASE_ERRORS,
-    connect,
     connection_argument_spec,
-    describe_database_error,
+    module_connection,
 )
 
 
@@ -331,22 +330,14 @@ def main():
         module.fail_json(msg=str(e), **result)
 
     started = time.monotonic()
-    db = None
-    try:
-        db = MigrationDatabase(connect(module))
+    with module_connection(module, MigrationError, LockTimeout, wrap=MigrationDatabase,
+                           fail=lambda msg, handle: fail(module, handle, result, msg)) as db:
         if not module.check_mode:
             db.lock(module.params['lock_timeout'])
         if module.params['force_version'] is not None:
             force(module, db, migrations, result)
         else:
             migrate(module, db, migrations, result)
-    except (MigrationError, LockTimeout) as e:
-        fail(module, db, result, str(e))
-    except DATABASE_ERRORS as e:
-        fail(module, db, result, 'database error: %s' % describe_database_error(e))
-    finally:
-        if db is not None:
-            db.close()
     result['duration_ms'] = int((time.monotonic() - started) * 1000)
     module.exit_json(**result)
 

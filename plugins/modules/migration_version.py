@@ -104,10 +104,8 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.migration_source im
     load_migrations,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
-    DATABASE_ERRORS,
-    connect,
     connection_argument_spec,
-    describe_database_error,
+    module_connection,
 )
 
 
@@ -126,18 +124,12 @@ def main():
     if module.params['_migrations'] is None:
         module.fail_json(msg='tmi.postgresql.migration_version must run through its action plugin, which reads '
                              'the migration files on the controller')
-    db = None
     try:
         migrations = load_migrations(dict((f['filename'], f['content']) for f in module.params['_migrations']))
-        db = MigrationDatabase(connect(module))
-        state = db.read_state()
     except MigrationError as e:
         module.fail_json(msg=str(e))
-    except DATABASE_ERRORS as e:
-        module.fail_json(msg='database error: %s' % describe_database_error(e))
-    finally:
-        if db is not None:
-            db.close()
+    with module_connection(module, MigrationError, wrap=MigrationDatabase) as db:
+        state = db.read_state()
     module.exit_json(changed=False, version=state.version, dirty=state.dirty,
                      newest=migrations[-1].version if migrations else 0,
                      pending=pending_migrations(migrations, state.version),

@@ -195,11 +195,9 @@ definition_path:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tmi.postgresql.plugins.module_utils.pg_connection import (
-    DATABASE_ERRORS,
     TransactionEnded,
-    connect,
     connection_argument_spec,
-    describe_database_error,
+    module_connection,
 )
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_canonical import CanonicalizeError
 from ansible_collections.tmi.postgresql.plugins.module_utils.schema_definition import (
@@ -238,17 +236,11 @@ def main():
     if module.params['schema']:
         definition.schema = module.params['schema']
 
-    conn = connect(module)
-    try:
+    with module_connection(module, CanonicalizeError, TransactionEnded,
+                           database_message='database error while reading the catalog of schema %s'
+                           % definition.schema) as conn:
         result = validate(conn, definition, exact_counts=module.params['row_counts'] == 'exact',
                           report_matches=module.params['report_matches'])
-    except (CanonicalizeError, TransactionEnded) as e:
-        module.fail_json(msg=str(e))
-    except DATABASE_ERRORS as e:
-        module.fail_json(msg='database error while reading the catalog of schema %s: %s'
-                         % (definition.schema, describe_database_error(e)))
-    finally:
-        conn.close()
 
     result['msg'] = summary_line(result)
     if not result['valid'] and module.params['fail_on_error']:

@@ -53,7 +53,17 @@ def superuser_sql(host, app_env):
 
 
 @pytest.fixture(scope='module')
-def app_connect(app_env):
+def app_ca_file(host, app_env, tmp_path_factory):
+    """Here, a copy of the CA file the .env names (POSTGRES_SSLROOTCERT, verify-ca and verify-full); None without."""
+    if 'POSTGRES_SSLROOTCERT' not in app_env:
+        return None
+    path = tmp_path_factory.mktemp('tmi-ca') / 'ca.crt'
+    path.write_text(host.file(app_env['POSTGRES_SSLROOTCERT']).content_string)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def app_connect(app_env, app_ca_file):
     """Open a connection as TMI does; keyword arguments override the .env values."""
     opened = []
 
@@ -67,6 +77,8 @@ def app_connect(app_env):
             sslmode=app_env['POSTGRES_SSLMODE'],
             connect_timeout=10,
         )
+        if app_ca_file:
+            params['sslrootcert'] = app_ca_file
         params.update(overrides)
         conn = psycopg2.connect(**params)
         opened.append(conn)

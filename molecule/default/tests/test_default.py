@@ -212,13 +212,18 @@ def test_server_uses_the_role_s_key_and_certificate(superuser_sql, pg_major):
 
 def test_env_file_has_what_tmi_reads(host, app_env):
     # The REDIS_* keys (tests/test_redis.py checks them) only where the inventory turns Redis on.
-    redis = bool(host.ansible.get_variables().get('tmi_postgresql_redis_enabled'))
-    assert {key for key in app_env if not key.startswith('REDIS_')} == {
-        'POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB', 'POSTGRES_SSLMODE'}
+    variables = host.ansible.get_variables()
+    redis = bool(variables.get('tmi_postgresql_redis_enabled'))
+    # POSTGRES_SSLROOTCERT with verified TLS, DATABASE_URL with the URL form (tests/test_app_env_tls.py).
+    sslmode = variables.get('app_env_sslmode', 'require')
+    assert {key for key in app_env if not key.startswith('REDIS_')} == (
+        {'POSTGRES_HOST', 'POSTGRES_PORT', 'POSTGRES_USER', 'POSTGRES_PASSWORD', 'POSTGRES_DB', 'POSTGRES_SSLMODE'}
+        | ({'POSTGRES_SSLROOTCERT'} if sslmode in ('verify-ca', 'verify-full') else set())
+        | ({'DATABASE_URL'} if variables.get('app_env_url') else set()))
     assert any(key.startswith('REDIS_') for key in app_env) == redis
     assert app_env['POSTGRES_USER'] == 'tmi_app'
     assert app_env['POSTGRES_DB'] == 'tmi'
-    assert app_env['POSTGRES_SSLMODE'] == 'require'
+    assert app_env['POSTGRES_SSLMODE'] == sslmode
     assert len(app_env['POSTGRES_PASSWORD']) >= 32
 
 
