@@ -208,6 +208,19 @@ def task_result(report, name):
     raise AssertionError('task %r did not run' % name)
 
 
+# What site.yml's pre_tasks run before its first role: checks, and the reads
+# they need (the distribution, the packages' versions, the cut-over's summary).
+PRE_TASK_PREFIXES = ('Check ', 'Validating arguments', 'Refuse ', 'Read the distribution',
+                     'Read the installed or candidate versions', 'Read whether a logical upgrade moved TMI away')
+
+
+def tasks_beyond_checks(report):
+    """The tasks of a run that were neither checks nor the reads before them (empty when only those ran)."""
+    names = [task['task']['name'] for play in report['plays'] for task in play['tasks']]
+    return [name for name in names
+            if name != 'Gathering Facts' and not name.split(' : ')[-1].startswith(PRE_TASK_PREFIXES)]
+
+
 def failed_task(report):
     for play in report['plays']:
         for task in play['tasks']:

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from backup_helpers import REPO, changed_count, failed_task, run_playbook
+from backup_helpers import REPO, changed_count, failed_task, run_playbook, tasks_beyond_checks
 
 CHECK_TASK = 'Check the ranges of the numeric settings'
 # 213503982334601 days * 86400 wraps a 64-bit integer: the backup script's
@@ -22,9 +22,6 @@ OVERFLOWING_DAYS = 213503982334601
 # Tasks that only check: the range checks and the argument specs' validation,
 # of the roles and of their dependency tmi.postgresql.common (its shared ranges).
 CHECK_ONLY = (CHECK_TASK, 'Validating arguments against arg spec', 'Check that the PostgreSQL version is set')
-# The common role's read of the distribution (the default PostgreSQL version
-# comes from it) runs before the checks when the play gathered no facts.
-PLATFORM_READ = 'Read the distribution and its release'
 
 
 def is_check(name):
@@ -126,9 +123,7 @@ def test_site_checks_every_role_before_the_first_one_runs(tmp_path):
     assert rc != 0
     assert is_check(name), (name, result)
     assert result['msg'] == 'backup_keep_min is 0: allowed: a whole number, 1 to 100. Nothing was changed.'
-    ran = [task['task']['name'] for play in report['plays'] for task in play['tasks']]
-    assert not [task for task in ran if task != 'Gathering Facts' and not is_check(task)
-                and not task.split(' : ')[-1].startswith(PLATFORM_READ)], ran
+    assert tasks_beyond_checks(report) == []
 
 
 def test_site_refuses_an_exporter_open_to_the_network_before_the_first_role_runs(tmp_path):
@@ -140,5 +135,4 @@ def test_site_refuses_an_exporter_open_to_the_network_before_the_first_role_runs
     assert result['msg'].startswith('monitoring_exporter_listen is 0.0.0.0:9187, which is not a loopback address')
     assert result['msg'].endswith('Nothing was changed.')
     # Only the pre_tasks' checks ran (the roles' other checks among them), no role's work.
-    ran = [task['task']['name'].split(' : ')[-1] for play in report['plays'] for task in play['tasks']]
-    assert not [task for task in ran if not task.startswith(('Check ', 'Validating arguments', PLATFORM_READ))], ran
+    assert tasks_beyond_checks(report) == []

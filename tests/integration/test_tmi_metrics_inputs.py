@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from backup_helpers import REPO, assert_refused_at, run_playbook
+from backup_helpers import REPO, assert_refused_at, run_playbook, tasks_beyond_checks
 
 SETTINGS_CHECK = 'Check the ranges of the numeric settings, the time spans, names, paths and backup schedules.'
 USER_CHECK = "Check that the host has the program's user."
@@ -57,9 +57,7 @@ def test_site_refuses_a_bad_tmi_metrics_setting_before_the_first_role_runs(tmp_p
     rc, report = run_playbook(os.path.join(REPO, 'site.yml'), str(tmp_path), settings, check=True)
     msg = assert_refused_at(rc, report, check_task, message, prefix='tmi_metrics: ')
     # Only the pre_tasks' checks and reads ran (the other roles' checks among them), no role's work.
-    ran = [task['task']['name'].split(' : ')[-1] for play in report['plays'] for task in play['tasks']]
-    reads = ('Read the distribution', 'Read the installed or candidate versions')
-    assert not [task for task in ran if not task.startswith(('Check ', 'Validating arguments') + reads)], ran
+    assert tasks_beyond_checks(report) == []
 
     # The role alone refuses it with the same message: the pre_tasks ran the role's own check.
     role_rc, role_report = run_playbook(role_playbook(tmp_path), str(tmp_path), settings, check=True)

@@ -3,7 +3,7 @@
 
 The tests run once each (they reach both containers themselves, not through the `host` fixture), in file order:
 the writer's rows and the pause, the state of both hosts, then the refusals (each changing nothing), then the
-confirmation.
+confirmation, or with TMI_UPGRADE_LOGICAL_WAY_BACK=1 the way back instead (one cut-over has one end).
 """
 
 import json
@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import testinfra
 
 SOURCE, TARGET = 'tmi-ul-debian12', 'tmi-ul-debian13'
@@ -19,6 +20,7 @@ SUMMARY = '/var/lib/postgresql/tmi-logical-upgrade.json'
 EPHEMERAL = os.environ.get('MOLECULE_EPHEMERAL_DIRECTORY', '')
 WRITER_LOG = os.path.join(EPHEMERAL, 'writer.jsonl')
 PAUSE_FILE = os.path.join(EPHEMERAL, 'write-pause.json')
+WAY_BACK = os.environ.get('TMI_UPGRADE_LOGICAL_WAY_BACK', '') not in ('', '0')
 
 
 def on(name):
@@ -29,16 +31,20 @@ def sql(name, statement):
     return on(name).check_output("runuser -u postgres -- psql -X -A -t -q -p %s -d tmi -c %s", PORTS[name], statement)
 
 
-def upgrade_logical(*extra):
-    """Run playbooks/upgrade_logical.yml against the scenario's inventory; return (rc, output)."""
+def playbook(name, *extra):
+    """Run one of the collection's playbooks against the scenario's inventory; return (rc, output)."""
     env = dict(os.environ)
     env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], '.venv', 'collections')
     env['NO_COLOR'] = '1'
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
-               '-i', os.environ['MOLECULE_INVENTORY_FILE'], 'tmi.postgresql.upgrade_logical'] + list(extra)
+               '-i', os.environ['MOLECULE_INVENTORY_FILE'], 'tmi.postgresql.' + name] + list(extra)
     result = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             timeout=1800, check=False)
     return result.returncode, result.stdout
+
+
+def upgrade_logical(*extra):
+    return playbook('upgrade_logical', *extra)
 
 
 def writer_log():
@@ -122,6 +128,32 @@ def test_a_downgrade_is_refused_and_changes_nothing():
     assert snapshot() == before
 
 
+def test_site_yml_on_the_source_is_refused_and_changes_nothing():
+    before = snapshot()
+    rc, out = playbook('site', '--limit', SOURCE)
+    assert rc != 0 and 'moved TMI' in out and 'Nothing was changed.' in out, out[-3000:]
+    assert snapshot() == before
+
+
+@pytest.mark.skipif(not WAY_BACK, reason='TMI_UPGRADE_LOGICAL_WAY_BACK is not set: this run confirms the upgrade')
+def test_the_way_back_lets_tmi_write_on_the_source_again():
+    rc, out = upgrade_logical('-e', 'logical_upgrade_back=true')
+    assert rc == 0, out[-3000:]
+    assert sql(SOURCE, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tmi_app'") == 't'
+    assert 'POSTGRES_PORT=%s' % PORTS[SOURCE] in on(SOURCE).file('/etc/tmi/tmi.env').content_string.splitlines()
+    assert not on(SOURCE).file(SUMMARY).exists
+    assert on(SOURCE).check_output('ls %s.back-*', SUMMARY)
+    # Only the tasks tagged always run: site.yml's checks, the moved-away one among them.
+    rc, out = playbook('site', '--limit', SOURCE, '--tags', 'tmi-no-such-tag')
+    assert rc == 0, out[-3000:]
+    before = snapshot()
+    for flag in ('logical_upgrade_back', 'logical_upgrade_confirm'):
+        rc, out = upgrade_logical('-e', flag + '=true')
+        assert rc != 0 and 'no finished cut-over' in out and 'Nothing was changed.' in out, (flag, out[-3000:])
+    assert snapshot() == before
+
+
+@pytest.mark.skipif(WAY_BACK, reason='TMI_UPGRADE_LOGICAL_WAY_BACK is set: this run went back instead')
 def test_confirm_drops_the_publication_and_the_replication_role():
     rc, out = upgrade_logical('-e', 'logical_upgrade_confirm=true')
     assert rc == 0, out[-3000:]
@@ -131,3 +163,6 @@ def test_confirm_drops_the_publication_and_the_replication_role():
     assert sql(SOURCE, "SELECT rolcanlogin FROM pg_roles WHERE rolname = 'tmi_app'") == 'f'
     rc, out = upgrade_logical('-e', 'logical_upgrade_confirm=true')
     assert rc == 0 and 'confirmed already' in out, out[-3000:]
+    # The source keeps TMI's data: site.yml still refuses it (only its checks run here).
+    rc, out = playbook('site', '--limit', SOURCE, '--tags', 'tmi-no-such-tag')
+    assert rc != 0 and 'moved TMI' in out, out[-3000:]
