@@ -38,10 +38,12 @@ TEST_PG_VERSION ?= 15
 # run as postgres with the system Python, which can read no venv under /root),
 # sudo (the local inventory's become method: Ansible pipelines through it),
 # prometheus for its promtool (`make rules`; the server is not started:
-# scripts/ensure-debian-packages.sh lets no service start while it installs).
+# scripts/ensure-debian-packages.sh lets no service start while it installs),
+# procps (pgrep; a minimal Debian, such as make integration-versions'
+# containers, lacks it).
 DEBIAN_PACKAGES := postgresql-$(TEST_PG_VERSION) postgresql-client-$(TEST_PG_VERSION) postgresql-common libjson-perl \
 	git make shellcheck python3-venv cron pgbackrest python3-psycopg2 sudo \
-	prometheus
+	prometheus procps
 
 PYTEST := $(VENV_BIN)/pytest -p no:cacheprovider
 # Extra pytest arguments, e.g. `make integration PYTEST_ARGS='-n auto -k lock'`.
