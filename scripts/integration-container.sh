@@ -22,7 +22,8 @@
 # - the checkout as it is on disk (tracked and untracked files, not the
 #   ignored ones such as .venv), copied to /srv/tmi-postgresql;
 # - `make setup` with TEST_PG_VERSION set to the release's version (read from
-#   plugins/module_utils/postgresql_versions.py, the roles' own table), then
+#   PLATFORM_VERSIONS in plugins/module_utils/postgresql_versions.py, the
+#   roles' own table), then
 #   `make integration`.
 # Debian 11's Python is 3.9 and ansible-core 2.19 needs 3.11 on the
 # controller: on bullseye, python3.11 comes from bookworm's archive (pinned
@@ -194,23 +195,28 @@ pytest_counts() {
 
 main() {
     local started=$SECONDS setup_seconds=0 suite_seconds=0 status=0 result pg_version=unknown
+    local release major
+    case "$SUITE" in
+        bullseye) release=11 ;;
+        bookworm) release=12 ;;
+        trixie) release=13 ;;
+    esac
+    # The roles' own table (PLATFORM_VERSIONS), one line a platform: ('Debian', '13'): 17,
+    major=$(sed -nE "s/^ *\('Debian', '$release'\): ([0-9]+),.*/\1/p" "$REPO/plugins/module_utils/postgresql_versions.py")
+    if [[ -z "$major" ]]; then
+        log "$SUITE: Debian $release has no PostgreSQL version in plugins/module_utils/postgresql_versions.py"
+        return 1
+    fi
+    log "$SUITE: Debian $release, PostgreSQL $major"
     collect_env
     start_container
     copy_in
-    local release major
-    release=$(docker exec "$CONTAINER" cut -d. -f1 /etc/debian_version)
-    major=$(docker exec -w "$SRC" "$CONTAINER" python3 -c "
-import runpy
-table = runpy.run_path('plugins/module_utils/postgresql_versions.py')['PLATFORM_VERSIONS']
-print(table[('Debian', '$release')])")
-    log "$SUITE: Debian $release, PostgreSQL $major"
-    ensure_controller_python
 
     local step_started=$SECONDS
-    local make_args="TEST_PG_VERSION=$major PYTHON=$CONTROLLER_PYTHON"
-    if in_container "
+    if ensure_controller_python && in_container "
         command -v make >/dev/null || { apt-get update -qq; apt-get install -y -qq make >/dev/null; }
-        make --no-print-directory setup $make_args"; then
+        make --no-print-directory setup TEST_PG_VERSION=$major PYTHON=$CONTROLLER_PYTHON"; then
+        local make_args="TEST_PG_VERSION=$major PYTHON=$CONTROLLER_PYTHON"
         setup_seconds=$((SECONDS - step_started))
         pg_version=$(docker exec "$CONTAINER" "/usr/lib/postgresql/$major/bin/postgres" --version | awk '{print $NF}')
         log "$SUITE: setup done in ${setup_seconds} s; PostgreSQL $pg_version"
