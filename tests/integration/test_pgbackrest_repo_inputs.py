@@ -14,6 +14,7 @@ import yaml
 
 from ansible_run import ansible_env
 from backup_helpers import assert_refused_at, changed_count, failed_task, run_playbook, task_result
+from repo_server_helpers import missing_tls_server
 
 CHECK_TASK = 'Check the settings before anything changes.'
 # Given in the runs below: it must appear in no output.
@@ -135,6 +136,7 @@ def test_the_stanzas_default_to_the_database_hosts_that_archive_here(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='the repository is postgres\'s, read through su')
+@pytest.mark.skipif(bool(missing_tls_server()), reason=missing_tls_server() or 'has the TLS server')
 @pytest.mark.parametrize('passphrase,opens', [('tmi-the-repositorys-own-passphrase', True), (PASSPHRASE, False)],
                          ids=['its-passphrase', 'another-passphrase'])
 def test_a_passphrase_that_does_not_open_the_repository_stops_the_role_before_its_configuration(tmp_path, passphrase, opens):
