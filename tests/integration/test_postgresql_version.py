@@ -13,7 +13,7 @@ import os
 import pytest
 import yaml
 
-from backup_helpers import REPO, assert_refused_at, run_playbook, task_result
+from backup_helpers import REPO, assert_refused_at, platform_postgresql_version, run_playbook, task_result
 
 VERSION_CHECK = 'Check that the PostgreSQL version is set or known from the platform.'
 PLATFORM_READ = 'Read the distribution and its release, which the default PostgreSQL version comes from.'
@@ -36,13 +36,8 @@ def common_playbook(workdir):
     return str(path)
 
 
-def debian_release():
-    with open('/etc/debian_version') as f:
-        return f.read().strip().split('.')[0]
-
-
 def test_the_version_defaults_to_the_platforms_own(tmp_path):
-    expected = {'11': 13, '12': 15, '13': 17}[debian_release()]
+    expected = platform_postgresql_version()
     rc, report = run_playbook(common_playbook(tmp_path), str(tmp_path), {}, check=True)
     assert rc == 0
     assert not task_result(report, PLATFORM_READ).get('skipped')
