@@ -119,7 +119,7 @@ start_container() {
         [[ -n "$path" ]] && run+=(-v "$path:$path:ro")
     done < <(pip_local_folders)
     if [[ -n "$CACHE_DIR" ]]; then
-        mkdir -p "$CACHE_DIR/$SUITE/apt" "$CACHE_DIR/$SUITE/pip"
+        mkdir -p "$CACHE_DIR/$SUITE/apt/partial" "$CACHE_DIR/$SUITE/pip"
         run+=(-v "$CACHE_DIR/$SUITE/apt:/var/cache/apt/archives" -v "$CACHE_DIR/$SUITE/pip:/root/.cache/pip")
     fi
     log "$SUITE: starting $NAME from $image"
