@@ -218,7 +218,7 @@ main() {
         make --no-print-directory setup TEST_PG_VERSION=$major PYTHON=$CONTROLLER_PYTHON"; then
         local make_args="TEST_PG_VERSION=$major PYTHON=$CONTROLLER_PYTHON"
         setup_seconds=$((SECONDS - step_started))
-        pg_version=$(docker exec "$CONTAINER" "/usr/lib/postgresql/$major/bin/postgres" --version | awk '{print $NF}')
+        pg_version=$(docker exec "$CONTAINER" "/usr/lib/postgresql/$major/bin/postgres" --version | awk '{print $3}')
         log "$SUITE: setup done in ${setup_seconds} s; PostgreSQL $pg_version"
         step_started=$SECONDS
         local workers=${INTEGRATION_WORKERS:+INTEGRATION_WORKERS=$INTEGRATION_WORKERS}
