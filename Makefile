@@ -24,18 +24,26 @@ PSYCOPG3_STAMP := $(PSYCOPG3_TARGET)/.requirements-installed.txt
 COLLECTIONS_DIR := $(VENV)/collections
 COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/tmi/postgresql
 
-# Debian packages the tests need: the PostgreSQL 15 server the test suites
-# start (and Debian's cluster tools), git (ansible-test lists files with it),
+# The PostgreSQL major version the test suites start: Debian 12's own.
+# scripts/integration-container.sh sets the release's own (13 on Debian 11, 17
+# on Debian 13) when `make integration-versions` runs the suite there.
+TEST_PG_VERSION ?= 15
+
+# Debian packages the tests need: the PostgreSQL server the test suites
+# start (and Debian's cluster tools; libjson-perl for `pg_lsclusters --json`,
+# which Debian 11's postgresql-common does not pull in), git (ansible-test lists files with it),
 # shellcheck (ansible-test sanity skips shell scripts without it), venv,
 # cron (its crontab command, for the backup role's test), pgbackrest and
 # python3-psycopg2 (tests/integration/test_dr_pitr.py: pgBackRest, and modules
 # run as postgres with the system Python, which can read no venv under /root),
 # sudo (the local inventory's become method: Ansible pipelines through it),
 # prometheus for its promtool (`make rules`; the server is not started:
-# scripts/ensure-debian-packages.sh lets no service start while it installs).
-DEBIAN_PACKAGES := postgresql-15 postgresql-client-15 postgresql-common \
+# scripts/ensure-debian-packages.sh lets no service start while it installs),
+# procps (pgrep; a minimal Debian, such as make integration-versions'
+# containers, lacks it).
+DEBIAN_PACKAGES := postgresql-$(TEST_PG_VERSION) postgresql-client-$(TEST_PG_VERSION) postgresql-common libjson-perl \
 	git make shellcheck python3-venv cron pgbackrest python3-psycopg2 sudo \
-	prometheus
+	prometheus procps
 
 PYTEST := $(VENV_BIN)/pytest -p no:cacheprovider
 # Extra pytest arguments, e.g. `make integration PYTEST_ARGS='-n auto -k lock'`.
@@ -57,7 +65,7 @@ INVENTORY ?= inventory/local.yml
 PLAYBOOK ?= site.yml
 
 .PHONY: help setup system-packages venv target-venvs collection-link \
-	test lint sanity changelog-lint rules unit integration molecule molecule-lane versions dr-drill drill-repo drill-ha upgrade-drill upgrade-logical-drill redis-drill site clean
+	test lint sanity changelog-lint rules unit integration molecule molecule-lane versions integration-versions dr-drill drill-repo drill-ha upgrade-drill upgrade-logical-drill redis-drill site clean
 
 help: ## Show this list of targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -177,6 +185,27 @@ versions: setup ## Molecule versions: site.yml, idempotence and verify on Debian
 			|| failed="$$failed $$suite"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "make versions: failed on$$failed" >&2; exit 1; fi
+
+# The integration suite against Debian 11's PostgreSQL 13 and Debian 13's 17
+# (issue 14): scripts/integration-container.sh runs `make setup` and `make
+# integration` in a throwaway container of each release of VERSION_SUITES
+# (the same suites as `make versions`; bookworm is this machine's 15), one
+# after the other, each logged to $(INTEGRATION_LOG_DIR)/SUITE.log. A release
+# that fails does not stop the next one; the summary lines come at the end
+# and the target fails naming the failed releases. `make test` leaves it out.
+INTEGRATION_LOG_DIR ?= $(CURDIR)/build/integration-versions
+integration-versions: ## The integration suite in a container of Debian 11 (PostgreSQL 13), then 13 (17): VERSION_SUITES=trixie runs one.
+	@docker info >/dev/null 2>&1 || scripts/docker-engine.sh
+	@failed=; for suite in $(VERSION_SUITES); do \
+		INTEGRATION_LOG_DIR="$(INTEGRATION_LOG_DIR)" PYTEST_ARGS="$(PYTEST_ARGS)" \
+			INTEGRATION_WORKERS="$(INTEGRATION_WORKERS)" scripts/integration-container.sh "$$suite" \
+			|| failed="$$failed $$suite"; \
+	done; \
+	echo "make integration-versions:"; \
+	for suite in $(VERSION_SUITES); do \
+		cat "$(INTEGRATION_LOG_DIR)/$$suite.summary" 2>/dev/null || echo "$$suite: no summary (see $(INTEGRATION_LOG_DIR)/$$suite.log)"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "make integration-versions: failed on$$failed" >&2; exit 1; fi
 
 # The destroy-the-database-host drill of molecule/repo (issue 11), about 3
 # minutes more than the scenario alone: run before a change to the repository

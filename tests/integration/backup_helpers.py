@@ -25,6 +25,20 @@ TMI_TABLES = ['diagrams', 'refresh_tokens', 'schema_migrations', 'threat_model_a
 ENCODED = r'(?:[a-z0-9_-]|%[0-9A-F]{2})+'
 BACKUP_NAME = r'^tmi_(\d{8}_\d{6})\.(%s)\.(%s)\.dump$' % (ENCODED, ENCODED)
 AS_ROOT = os.geteuid() == 0
+# The PostgreSQL version each Debian release packages as its own: what tmi_postgresql_version defaults to on this
+# host, and so the version in the roles' default cluster labels and paths (written here, not read from the
+# collection's table, which the tests check).
+DEBIAN_POSTGRESQL = {'11': 13, '12': 15, '13': 17}
+
+
+def debian_release():
+    with open('/etc/debian_version') as f:
+        return f.read().strip().split('.')[0]
+
+
+def platform_postgresql_version():
+    """The PostgreSQL major version the roles default to on this Debian host."""
+    return DEBIAN_POSTGRESQL[debian_release()]
 
 
 def as_backup_user(argv):

@@ -8,8 +8,10 @@ by tests/integration/test_archiving_repo_host.py and bench/remote_archiving.py.
 Runs as root (the servers run as postgres).
 """
 
+import functools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -24,6 +26,24 @@ from pitr_helpers import STANZA, render_role_template, role_archive_command
 REPO_ROLE = os.path.join(REPO, 'roles', 'pgbackrest_repo')
 # The server certificate of both sides (and the client certificate of each): its CN.
 HOST = 'localhost'
+
+
+# `pgbackrest server` and repo1-host-type=tls came with pgBackRest 2.37; Debian 11's package is 2.33.
+TLS_SERVER_SINCE = (2, 37)
+
+
+@functools.lru_cache(maxsize=None)
+def missing_tls_server():
+    """'' when this host's pgBackRest has the TLS server, else why not (its version and the Debian release)."""
+    words = subprocess.run(['pgbackrest', 'version'], check=True, capture_output=True, text=True).stdout.split()
+    version = words[-1] if words else ''
+    numbers = tuple(int(part) for part in re.findall(r'\d+', version)[:2])
+    if numbers >= TLS_SERVER_SINCE:
+        return ''
+    with open('/etc/debian_version') as f:
+        release = f.read().strip()
+    return ('pgBackRest %s (Debian %s\'s pgbackrest package) has no TLS server: `pgbackrest server` came with %d.%d'
+            % (version, release, TLS_SERVER_SINCE[0], TLS_SERVER_SINCE[1]))
 
 
 def run_as_postgres(argv, check=True):

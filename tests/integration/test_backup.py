@@ -27,6 +27,7 @@ from backup_helpers import (
     load_tmi,
     local_cluster,
     partials,
+    platform_postgresql_version,
     postgres_uid,
     restore_crontab,
     row_counts,
@@ -364,7 +365,8 @@ def test_role_installs_the_script_and_schedule_then_backup_playbook_runs_it(pg_s
     assert '#Ansible: %s\n' % role_vars['backup_cron_name'] in entry
     assert '17 3 * * * postgres %s --config %s >/dev/null\n' % (role_vars['backup_script_path'],
                                                                 role_vars['backup_config_path']) in entry
-    assert 'TMI_BACKUP_CLUSTER=15-main\n' in open(role_vars['backup_config_path']).read()
+    # backup_cluster's default: the platform's version (tmi_postgresql_version) and the cluster main.
+    assert 'TMI_BACKUP_CLUSTER=%d-main\n' % platform_postgresql_version() in open(role_vars['backup_config_path']).read()
     folder = os.stat(role_vars['backup_dir'])
     assert stat.S_IMODE(folder.st_mode) == 0o700 and folder.st_uid == postgres_uid()
     assert os.access(role_vars['backup_script_path'], os.X_OK)

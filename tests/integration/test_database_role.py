@@ -86,16 +86,21 @@ def test_a_change_by_hand_is_found_and_undone(pg_server, names, database, statem
 def test_an_extension_left_at_an_older_version_is_updated_and_its_views_closed(pg_server, names):
     # A cluster upgraded from PostgreSQL 13 by pg_upgrade keeps pg_stat_statements 1.8, which has no
     # pg_stat_statements_info: the role brings the extension to this server's version and closes both views.
+    # PostgreSQL 13's own version is 1.8 and it has no pg_stat_statements_info (from 14): there the older
+    # version is 1.7 and pg_stat_statements the one view.
+    before_14 = int(pg_server.query('postgres', "SELECT current_setting('server_version_num')")[0][0]) < 140000
+    older, views = ('1.7', ('pg_stat_statements',)) if before_14 else \
+        ('1.8', ('pg_stat_statements', 'pg_stat_statements_info'))
     run(names)
     pg_server.query(names['db'], 'DROP EXTENSION pg_stat_statements')
-    pg_server.query(names['db'], "CREATE EXTENSION pg_stat_statements WITH SCHEMA monitoring VERSION '1.8'")
+    pg_server.query(names['db'], "CREATE EXTENSION pg_stat_statements WITH SCHEMA monitoring VERSION '%s'" % older)
     assert pg_server.query(names['db'], "SELECT to_regclass('monitoring.pg_stat_statements_info') IS NULL") == [(True,)]
     report = run(names)
     assert changed_count(report) > 0
     assert pg_server.query(names['db'], "SELECT extversion = (SELECT default_version FROM pg_available_extensions "
                                         "WHERE name = 'pg_stat_statements') FROM pg_extension "
                                         "WHERE extname = 'pg_stat_statements'") == [(True,)]
-    for view in ('pg_stat_statements', 'pg_stat_statements_info'):
+    for view in views:
         assert pg_server.query(names['db'], "SELECT NOT has_table_privilege('public', 'monitoring.%s', 'SELECT') "
                                             "AND has_table_privilege('pg_read_all_stats', 'monitoring.%s', 'SELECT')"
                                % (view, view)) == [(True,)]

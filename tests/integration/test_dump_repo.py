@@ -17,6 +17,7 @@ from backup_helpers import (
     changed_count,
     failed_task,
     listing,
+    platform_postgresql_version,
     row_counts,
     run_playbook,
 )
@@ -98,7 +99,7 @@ def test_the_repository_host_dumps_over_tls_verifies_and_keeps_the_dumps(tls_ser
     assert rc == 0, failed_task(report)
     folder = os.path.join(open_dir, 'dumps', source_name)
     [dump] = backups(folder)
-    assert re.match(BACKUP_NAME, dump) and dump.endswith('.%s.15-main.dump' % tls_db)
+    assert re.match(BACKUP_NAME, dump) and dump.endswith('.%s.%d-main.dump' % (tls_db, platform_postgresql_version()))
     restored = tls_server.create_database('restored')
     subprocess.run([os.path.join(tls_server.bindir, 'pg_restore'), '--exit-on-error', '--no-owner', '-h',
                     tls_server.socketdir, '-p', str(tls_server.port), '-U', 'postgres', '-d', restored,

@@ -7,12 +7,13 @@ naming the variable. An unknown platform is simulated by extra vars that
 override the facts (nothing else here can make this Debian host another one).
 """
 
+import glob
 import os
 
 import pytest
 import yaml
 
-from backup_helpers import REPO, assert_refused_at, run_playbook, task_result
+from backup_helpers import REPO, assert_refused_at, platform_postgresql_version, run_playbook, task_result
 
 VERSION_CHECK = 'Check that the PostgreSQL version is set or known from the platform.'
 PLATFORM_READ = 'Read the distribution and its release, which the default PostgreSQL version comes from.'
@@ -35,13 +36,8 @@ def common_playbook(workdir):
     return str(path)
 
 
-def debian_release():
-    with open('/etc/debian_version') as f:
-        return f.read().strip().split('.')[0]
-
-
 def test_the_version_defaults_to_the_platforms_own(tmp_path):
-    expected = {'11': 13, '12': 15, '13': 17}[debian_release()]
+    expected = platform_postgresql_version()
     rc, report = run_playbook(common_playbook(tmp_path), str(tmp_path), {}, check=True)
     assert rc == 0
     assert not task_result(report, PLATFORM_READ).get('skipped')
@@ -96,13 +92,23 @@ SERVER_PLAY = [{'hosts': 'localhost', 'gather_facts': False, 'roles': [{'role': 
 CLUSTER_VERSION_CHECK = 'Refuse to make the cluster beside the same cluster of another PostgreSQL version.'
 
 
+def host_main_cluster_versions():
+    """The major versions of this host's clusters `main` (Debian's packages make one with the server)."""
+    return sorted(int(path.split('/')[3]) for path in glob.glob('/etc/postgresql/*/main/postgresql.conf')
+                  if path.split('/')[3].isdigit())
+
+
 def test_the_server_role_refuses_a_second_cluster_of_another_version_before_installing(tmp_path):
-    # This host's Debian packages made cluster 15/main: a version 17 (Debian 13's default, as on a host upgraded
-    # from Debian 12) would install postgresql-17 and create an empty 17/main beside it.
-    if not os.path.exists('/etc/postgresql/15/main/postgresql.conf'):
-        pytest.skip('no cluster 15/main on this host')
+    # This host's Debian packages made cluster main of its release's version (15/main on Debian 12): another version
+    # (17 there, Debian 13's default, as on a host upgraded from Debian 12; 15 on a Debian 13 host) would install
+    # that version's server and create an empty main cluster beside it.
+    have = host_main_cluster_versions()
+    if not have:
+        pytest.skip('no cluster main under /etc/postgresql on this host (postgresql-common makes it with the server)')
+    other = next(version for version in (17, 15, 13) if version not in have)
     path = tmp_path / 'server.yml'
     path.write_text(yaml.safe_dump(SERVER_PLAY))
-    rc, report = run_playbook(str(path), str(tmp_path), {'tmi_postgresql_version': 17}, check=True)
+    rc, report = run_playbook(str(path), str(tmp_path), {'tmi_postgresql_version': other}, check=True)
     assert_refused_at(rc, report, CLUSTER_VERSION_CHECK,
-                      'This host has cluster 15/main and no 17/main: tmi_postgresql_version is 17')
+                      'This host has cluster %s and no %d/main: tmi_postgresql_version is %d'
+                      % (', '.join('%d/main' % version for version in have), other, other))
