@@ -207,9 +207,6 @@ integration-versions: ## The integration suite in a container of Debian 11 (Post
 	done; \
 	if [ -n "$$failed" ]; then echo "make integration-versions: failed on$$failed" >&2; exit 1; fi
 
-# The destroy-the-database-host drill of molecule/repo (issue 11), about 3
-# minutes more than the scenario alone: run before a change to the repository
-# layout is called done; `make test` leaves it out.
 # The disaster-recovery drill (issues 4 and 9): molecule/dr, site.yml on a
 # primary, backups while TMI writes, the data directory destroyed, PITR to
 # the end and to an earlier time, a logical restore, a rebuild on a new host
@@ -218,6 +215,9 @@ integration-versions: ## The integration suite in a container of Debian 11 (Post
 dr-drill: setup ## Molecule dr: the disaster-recovery drill (backups under writes, PITR, restore, rebuild).
 	$(MAKE) molecule MOLECULE_ARGS="-s dr"
 
+# molecule/repo (issue 11) with its destroy-the-database-host drill, about 3
+# minutes more than the scenario alone: run before a change to the repository
+# layout is called done; `make test` leaves it out.
 drill-repo: setup ## Molecule repo with its drill: the database host destroyed, rebuilt from the repository host.
 	TMI_REPO_DRILL=1 $(MAKE) molecule MOLECULE_ARGS="-s repo"
 
