@@ -53,6 +53,8 @@ def test_17_runs_on_the_old_port_and_15_is_kept_stopped_on_another(host):
     assert found[15][1] == 0 and found[15][0] != PORT
     assert host.file('/var/lib/postgresql/15/main/PG_VERSION').content_string.strip() == '15'
     assert sql(host, 'SHOW server_version_num').startswith('17')
+    # pg_upgrade --link renames the old global/pg_control (the way back reads it); copy and clone leave it.
+    assert host.file('/var/lib/postgresql/15/main/global/pg_control').exists == (METHOD != 'link')
 
 
 def test_every_row_is_there(host):
