@@ -37,11 +37,16 @@ def upgrade_major(*extra):
 
     The output's runs of white space are one space each: the callback's YAML folds long messages across lines.
     """
+    return playbook('tmi.postgresql.upgrade_major', *extra)
+
+
+def playbook(name, *extra):
+    """Run the collection's playbook name against the scenario's inventory; return (rc, output) as upgrade_major."""
     env = dict(os.environ)
     env['ANSIBLE_COLLECTIONS_PATH'] = os.path.join(os.environ['MOLECULE_PROJECT_DIRECTORY'], '.venv', 'collections')
     env['NO_COLOR'] = '1'
     command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
-               '-i', os.environ['MOLECULE_INVENTORY_FILE'], 'tmi.postgresql.upgrade_major'] + list(extra)
+               '-i', os.environ['MOLECULE_INVENTORY_FILE'], name] + list(extra)
     result = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             timeout=900, check=False)
     return result.returncode, ' '.join(result.stdout.split())
@@ -212,6 +217,19 @@ def test_a_second_way_back_changes_nothing(host):
     assert rc == 0 and 'changed=0' in output, output[-3000:]
     assert 'already back, checking only' in output
     assert clusters(host) == before
+
+
+@way_back_only
+def test_site_yml_at_15_converges_after_the_way_back_and_leaves_17_alone(host):
+    # What the way back tells the operator: tmi_postgresql_version 15 in the inventory (the scenario's), site.yml.
+    before = clusters(host)
+    started = time.monotonic()
+    rc, output = playbook('tmi.postgresql.site')
+    print('site.yml at 15 after the way back: %.1f s' % (time.monotonic() - started))
+    assert rc == 0, output[-3000:]
+    assert clusters(host) == before
+    assert sql(host, ROWS) == '1000'
+    assert host.file('/etc/postgresql/17/main/start.conf').content_string.split()[-1] == 'manual'
 
 
 @way_back_only
