@@ -235,8 +235,12 @@ drill-ha: setup ## Molecule ha with its drill: failover, rejoin, switchover, a l
 # Debian 12 container with 15 and TMI rows, installs postgresql-17 from
 # Debian 13's archive (a partial release upgrade), runs upgrade_major.yml and
 # verifies 17 on the old port, the rows, the schema, the kept 15 cluster,
-# the stanza and the refusals. `make test` leaves it out.
-upgrade-drill: setup ## Molecule upgrade: PostgreSQL 15 to 17 in place with upgrade_major.yml, then its refusals.
+# the stanza and the refusals. `make test` leaves it out. With the default
+# link method verify ends with the confirmation;
+# `TMI_UPGRADE_METHOD=copy make upgrade-drill` upgrades by copy and goes back
+# to 15 (major_upgrade_way_back): 15 on the port, pgBackRest archiving and
+# backing up 15 again, no backup deleted; then clone's refusal without reflinks.
+upgrade-drill: setup ## Molecule upgrade: PostgreSQL 15 to 17 in place with upgrade_major.yml, then its refusals (TMI_UPGRADE_METHOD=copy: the way back).
 	$(MAKE) molecule MOLECULE_ARGS="-s upgrade"
 
 # Two containers (Debian 12 / 15 and Debian 13 / 17) and a writer throughout;
