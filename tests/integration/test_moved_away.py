@@ -19,7 +19,8 @@ def test_site_refuses_the_source_of_a_cut_over(tmp_path):
     summary.write_text(json.dumps({'source': 'tmi-old', 'target': 'tmi-new', 'from_version': 15, 'to_version': 17}))
     rc, report = run_playbook(os.path.join(REPO, 'site.yml'), str(tmp_path),
                               {'tmi_postgresql_logical_upgrade_summary_file': str(summary)}, check=True)
-    assert_refused_at(rc, report, GUARD, 'says upgrade_logical.yml moved TMI to tmi-new (PostgreSQL 17)',
+    assert_refused_at(rc, report, GUARD, '(tmi_postgresql_logical_upgrade_summary_file) says upgrade_logical.yml'
+                                         ' moved TMI to tmi-new (PostgreSQL 17)',
                       prefix='localhost: %s' % summary)
 
 
