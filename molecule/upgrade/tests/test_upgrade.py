@@ -254,3 +254,10 @@ def test_clone_without_reflinks_is_refused_before_anything_changes(host):
 @way_back_only
 def test_the_way_back_without_an_old_cluster_is_refused(host):
     refused(host, ['only cluster 15/main', 'no old cluster is kept'], '-e', 'major_upgrade_way_back=true')
+
+
+def test_an_upgrade_with_a_repository_host_is_refused_before_anything_changes(host):
+    # Last: 17 alone after the confirmation (link), 15 alone after the way back (copy, clone).
+    target = '18' if 17 in clusters(host) else '17'
+    refused(host, ["wal_archive_repo_host is 'backup1'", 'repository host backup1', 'With a repository host'],
+            '-e', 'tmi_postgresql_version=' + target, '-e', 'wal_archive_repo_host=backup1')
