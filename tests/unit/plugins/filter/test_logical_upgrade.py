@@ -155,5 +155,5 @@ def test_a_damaged_summary_still_gives_the_refusal_its_words(content, why):
 
 
 def test_a_summary_without_the_target_says_another_host():
-    assert moved_away_summary(b64('{"to_version": 17}')) == {'target': 'another host', 'to_version': 17,
-                                                              'unreadable': ''}
+    expected = {'target': 'another host', 'to_version': 17, 'unreadable': ''}
+    assert moved_away_summary(b64('{"to_version": 17}')) == expected
