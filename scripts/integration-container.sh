@@ -26,11 +26,16 @@
 #   roles' own table), then
 #   `make integration`.
 # Debian 11's Python is 3.9 and ansible-core 2.19 needs 3.11 on the
-# controller: on bullseye, python3.11 comes from bookworm's archive (pinned
-# low, installed with its libraries; a partial release upgrade, as
-# molecule/upgrade does for postgresql-17). The server under test and every
-# other package stay bullseye's; the modules that run as postgres use the
-# release's /usr/bin/python3.
+# controller: on bullseye, Python comes from bookworm's archive, a partial
+# release upgrade as molecule/upgrade makes for postgresql-17. Debian's
+# python3.11-venv needs bookworm's python3 (through python3-distutils) and
+# glibc 2.36, so bookworm's archive is pinned high for Python's packages
+# (python3, python3-*, libpython3*: the modules that run as postgres use that
+# /usr/bin/python3 and bookworm's psycopg2) and for glibc's (libc6, libc-bin,
+# locales, which postgresql-13 needs at glibc's version), low for the rest:
+# the server under test (13), pgBackRest (2.33), postgresql-common and every
+# other package stay bullseye's. A real Debian 11 host keeps Python 3.9 for
+# the modules: `make versions` (molecule/versions) runs them there.
 #
 # Output goes to the terminal and to $INTEGRATION_LOG_DIR/SUITE.log; the last
 # line (also in SUITE.summary there) gives passed/failed/skipped/errors and
@@ -174,7 +179,10 @@ ensure_controller_python() {
     in_container '
         mirror=$(grep -Eo "^deb[[:space:]]+https?://[^[:space:]]+" /etc/apt/sources.list | head -n 1 | awk "{print \$2}")
         echo "deb ${mirror:-http://deb.debian.org/debian} bookworm main" >/etc/apt/sources.list.d/tmi-controller-python.list
-        printf "Package: *\nPin: release n=bookworm\nPin-Priority: 100\n" >/etc/apt/preferences.d/tmi-controller-python
+        printf "Package: *\nPin: release n=bookworm\nPin-Priority: 100\n\n" >/etc/apt/preferences.d/tmi-controller-python
+        printf "Package: python3 python3-* python3.* libpython3* libc6* libc-bin libc-dev-bin libc-l10n locales\n" \
+            >>/etc/apt/preferences.d/tmi-controller-python
+        printf "Pin: release n=bookworm\nPin-Priority: 990\n" >>/etc/apt/preferences.d/tmi-controller-python
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends -t bookworm python3.11-venv >/dev/null
         python3.11 --version'

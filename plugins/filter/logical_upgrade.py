@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""tmi.postgresql's filter of the major-version upgrade to a new host: logical_upgrade_plan (module_utils/logical_upgrade.py).
+"""tmi.postgresql's filters of the major-version upgrade to a new host (module_utils/logical_upgrade.py).
+
+logical_upgrade_plan decides a run of upgrade_logical.yml; moved_away_summary reads the source's summary file for
+site.yml's refusal of it.
 
 Documentation: one .yml per filter beside this file.
 """
@@ -19,6 +22,11 @@ def logical_upgrade_plan(source_version, target_version, source=None, target=Non
                                                 ha=ha, cutover=cutover, confirm=confirm, back=back, database=database)
 
 
+def moved_away_summary(content):
+    """The target and its version from the cut-over's summary file (slurp's base64), or what made it unreadable."""
+    return logical_upgrade.moved_away_summary(content)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'logical_upgrade_plan': logical_upgrade_plan}
+        return {'logical_upgrade_plan': logical_upgrade_plan, 'moved_away_summary': moved_away_summary}

@@ -13,13 +13,13 @@ from ansible_collections.tmi.postgresql.plugins.module_utils import major_upgrad
 
 def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False, apt_policy=None, migration=None,
                        validation=None, ha=False, database='tmi', installed_packages=None, way_back=False, port=None,
-                       summary=None, controls=None, reflink_error=None):
+                       summary=None, controls=None, reflink_error=None, repo_host=''):
     """What the major_upgrade role does: upgrade, confirm, done, way_back or refuse (with the reasons)."""
     return major_upgrade.major_upgrade_plan(clusters, version, cluster, method=method, confirm=confirm,
                                             apt_policy=apt_policy, migration=migration, validation=validation,
                                             ha=ha, database=database, installed_packages=installed_packages,
                                             way_back=way_back, port=port, summary=summary, controls=controls,
-                                            reflink_error=reflink_error)
+                                            reflink_error=reflink_error, repo_host=repo_host)
 
 
 class FilterModule(object):

@@ -19,6 +19,10 @@ TMI's database holds rows, whether the subscription exists) and says what to do:
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import base64
+import binascii
+import json
+
 from ansible.module_utils.six.moves.collections_abc import Mapping
 from ansible_collections.tmi.postgresql.plugins.module_utils.major_upgrade import (
     NEWEST,
@@ -30,6 +34,28 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.major_upgrade impor
 )
 
 DOCS = 'docs/postgresql-versions.md, "Major-version upgrade to a new host (logical replication)"'
+
+
+def moved_away_summary(content):
+    """What site.yml's refusal of a cut-over's source names, from the summary file as slurp read it (base64).
+
+    Returns target and to_version, with 'another host' and '?' for what the file does not say, and unreadable:
+    why the file could not be read as the cut-over's JSON ('' when it could). The file's presence is the refusal;
+    a damaged one must still give the message, not a template error.
+    """
+    found = {'target': 'another host', 'to_version': '?', 'unreadable': ''}
+    try:
+        summary = json.loads(base64.b64decode(content or '').decode('utf-8'))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        found['unreadable'] = 'not the JSON the cut-over writes (%s)' % error
+        return found
+    if not isinstance(summary, Mapping):
+        found['unreadable'] = 'not the JSON object the cut-over writes'
+        return found
+    for key in ('target', 'to_version'):
+        if summary.get(key) not in (None, ''):
+            found[key] = summary[key]
+    return found
 
 
 def _flag(state, key):

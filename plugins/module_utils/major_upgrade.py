@@ -204,9 +204,11 @@ def _way_back(plan, found, port, summary, controls, confirm):
 
 def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False, apt_policy=None,
                        migration=None, validation=None, ha=False, database='tmi', installed_packages=None,
-                       way_back=False, port=None, summary=None, controls=None, reflink_error=None):
+                       way_back=False, port=None, summary=None, controls=None, reflink_error=None,
+                       repo_host=''):
     """What the major_upgrade role does on a host: a dict with action and, for a refusal, errors and message.
 
+    repo_host: the pgBackRest repository host this host archives to (wal_archive_repo_host), '' for none.
     way_back: go back to the old cluster of a clone or copy upgrade (port: the port TMI uses; summary: the
     summary file's content; controls: data directory to whether its global/pg_control exists). reflink_error: why
     cp --reflink=always failed on the data directories' file system (method clone), None when it worked.
@@ -285,6 +287,12 @@ def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False,
     if apt_candidate(apt_policy) is None:
         refuse('tmi_postgresql_version is %d, but apt has no candidate for postgresql-%d on this host (apt-cache '
                'policy): add an apt source that carries it.' % (target, target))
+    if repo_host:
+        # The upgrade moves pgBackRest on this host alone: the repository host would keep the old pg1-path and,
+        # once apt brings a newer pgBackRest here, a version its protocol refuses; its backups run there.
+        refuse('wal_archive_repo_host is %r: the in-place upgrade points pgBackRest at the new cluster on this host '
+               'only, while the repository host %s takes the backups and must run the same pgBackRest release; '
+               'follow docs/postgresql-versions.md, "With a repository host".' % (repo_host, repo_host))
     if method == 'clone' and reflink_error is not None:
         refuse('major_upgrade_method is clone, but the file system of the data directories has no reflinks (cp '
                '--reflink=always: %s): use copy (a full copy, the old cluster stays usable) or link.'

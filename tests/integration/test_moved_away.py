@@ -24,6 +24,15 @@ def test_site_refuses_the_source_of_a_cut_over(tmp_path):
                       prefix='localhost: %s' % summary)
 
 
+def test_a_damaged_summary_still_refuses_with_the_message(tmp_path):
+    summary = tmp_path / 'tmi-logical-upgrade.json'
+    summary.write_text('{"source": "tmi-old", "target": "tmi-n')
+    rc, report = run_playbook(os.path.join(REPO, 'site.yml'), str(tmp_path),
+                              {'tmi_postgresql_logical_upgrade_summary_file': str(summary)}, check=True)
+    assert_refused_at(rc, report, GUARD, 'moved TMI to another host (PostgreSQL ?) (the file is not the JSON the'
+                                         ' cut-over writes')
+
+
 def test_without_the_summary_site_goes_on_to_its_next_check(tmp_path):
     # A bad setting checked after the guard stops the run there: the guard let it through.
     rc, report = run_playbook(os.path.join(REPO, 'site.yml'), str(tmp_path),

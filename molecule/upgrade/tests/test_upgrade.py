@@ -7,6 +7,7 @@ the confirmation that drops 15; with copy or clone the way back to 15 (major_upg
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -254,3 +255,21 @@ def test_clone_without_reflinks_is_refused_before_anything_changes(host):
 @way_back_only
 def test_the_way_back_without_an_old_cluster_is_refused(host):
     refused(host, ['only cluster 15/main', 'no old cluster is kept'], '-e', 'major_upgrade_way_back=true')
+
+
+@way_back_only
+def test_an_upgrade_in_check_mode_prints_the_plan_and_runs_no_later_play(host):
+    # 15 alone again: a real run would upgrade. Without the plan set aside, the later plays ran in check mode
+    # (pg1-path's line reported changed, site.yml checked against a 17 that is not there).
+    rc, output = upgrade_major('--check', '-e', 'tmi_postgresql_version=17', '-e', 'major_upgrade_method=copy')
+    assert rc == 0, output[-3000:]
+    assert 'Upgrading 15/main to 17 (copy): pg_upgradecluster -v 17' in output, output[-3000:]
+    assert re.findall(r'changed=(\d+)', output) == ['0'], output[-3000:]
+    assert clusters(host) == {15: (PORT, 1)}
+
+
+def test_an_upgrade_with_a_repository_host_is_refused_before_anything_changes(host):
+    # Last: 17 alone after the confirmation (link), 15 alone after the way back (copy, clone).
+    target = '18' if 17 in clusters(host) else '17'
+    refused(host, ["wal_archive_repo_host is 'backup1'", 'repository host backup1', 'With a repository host'],
+            '-e', 'tmi_postgresql_version=' + target, '-e', 'wal_archive_repo_host=backup1')

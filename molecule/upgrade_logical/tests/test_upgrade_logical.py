@@ -8,6 +8,7 @@ confirmation, or with TMI_UPGRADE_LOGICAL_WAY_BACK=1 the way back instead (one c
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -132,6 +133,15 @@ def test_site_yml_on_the_source_is_refused_and_changes_nothing():
     before = snapshot()
     rc, out = playbook('site', '--limit', SOURCE)
     assert rc != 0 and 'moved TMI' in out and 'Nothing was changed.' in out, out[-3000:]
+    assert snapshot() == before
+
+
+def test_the_way_back_in_check_mode_prints_the_plan_and_runs_no_later_play():
+    # Without the plan set aside, back.yml ran in check mode on the source (tmi_app LOGIN and .env reported changed).
+    before = snapshot()
+    rc, out = upgrade_logical('--check', '-e', 'logical_upgrade_back=true')
+    assert rc == 0 and 'Going back to %s' % SOURCE in out, out[-3000:]
+    assert set(re.findall(r'changed=(\d+)', out)) == {'0'}, out[-3000:]
     assert snapshot() == before
 
 

@@ -1,6 +1,9 @@
+import base64
+import json
+
 import pytest
 
-from ansible_collections.tmi.postgresql.plugins.filter.logical_upgrade import logical_upgrade_plan
+from ansible_collections.tmi.postgresql.plugins.filter.logical_upgrade import logical_upgrade_plan, moved_away_summary
 
 POLICY_17 = 'postgresql-17:\n  Installed: (none)\n  Candidate: 17.6-0+deb13u1\n  Version table:\n'
 POLICY_NONE = 'postgresql-17:\n  Installed: (none)\n  Candidate: (none)\n  Version table:\n'
@@ -127,3 +130,30 @@ def test_a_source_schema_not_newest_or_invalid_is_refused(migration, validation,
 def test_every_reason_at_once():
     result = refused(plan(apt_policy=POLICY_NONE, target={'rows': 3}, migration={'version': 5, 'newest': 8}))
     assert len(result['errors']) == 3
+
+
+def b64(text):
+    return base64.b64encode(text.encode('utf-8')).decode('ascii')
+
+
+def test_moved_away_summary_names_the_target_and_its_version():
+    content = b64(json.dumps({'source': 'tmi-old', 'target': 'tmi-new', 'from_version': 15, 'to_version': 17}))
+    assert moved_away_summary(content) == {'target': 'tmi-new', 'to_version': 17, 'unreadable': ''}
+
+
+@pytest.mark.parametrize('content, why', [
+    (b64('{"target": "tmi-new", "to_vers'), 'not the JSON the cut-over writes'),
+    (b64('[1, 2]'), 'not the JSON object'),
+    ('%%% not base64', 'not the JSON the cut-over writes'),
+    (base64.b64encode(b'\xff\xfe{}').decode('ascii'), 'not the JSON the cut-over writes'),
+    ('', 'not the JSON the cut-over writes'),
+])
+def test_a_damaged_summary_still_gives_the_refusal_its_words(content, why):
+    found = moved_away_summary(content)
+    assert found['target'] == 'another host' and found['to_version'] == '?'
+    assert why in found['unreadable']
+
+
+def test_a_summary_without_the_target_says_another_host():
+    expected = {'target': 'another host', 'to_version': 17, 'unreadable': ''}
+    assert moved_away_summary(b64('{"to_version": 17}')) == expected

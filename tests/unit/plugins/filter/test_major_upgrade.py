@@ -282,3 +282,15 @@ def test_after_the_way_back_an_upgrade_asks_to_drop_the_new_cluster():
             'undone (major_upgrade_way_back) at 2026-12-04T05:30:00Z', 'pg_dropcluster 17 main')
     # Without the summary's word: the unfinished state, with the way back named.
     refused(plan(clusters), 'unfinished', 'major_upgrade_way_back=true')
+
+
+def test_an_upgrade_with_a_repository_host_is_refused_with_the_others():
+    result = refused(plan([entry(15)], migration=AT_NEWEST, validation=VALID, repo_host='backup1', apt_policy=POLICY_NONE),
+                     "wal_archive_repo_host is 'backup1'", 'repository host backup1',
+                     'With a repository host')
+    assert len(result['errors']) == 2
+    assert result['argv'] == []
+
+
+def test_without_a_repository_host_the_upgrade_goes_on():
+    assert plan([entry(15)], migration=AT_NEWEST, validation=VALID, repo_host='')['action'] == 'upgrade'
