@@ -33,6 +33,7 @@ METHODS = {
 OLDEST, NEWEST = 13, 18
 NOTHING = 'Nothing was changed.'
 DOCS = 'docs/postgresql-versions.md, "In-place major-version upgrade"'
+DOCS_REPO_HOST = 'docs/postgresql-versions.md, "With a repository host"'
 
 
 def _int(value):
@@ -292,7 +293,7 @@ def major_upgrade_plan(clusters, version, cluster, method='link', confirm=False,
         # once apt brings a newer pgBackRest here, a version its protocol refuses; its backups run there.
         refuse('wal_archive_repo_host is %r: the in-place upgrade points pgBackRest at the new cluster on this host '
                'only, while the repository host %s takes the backups and must run the same pgBackRest release; '
-               'follow docs/postgresql-versions.md, "With a repository host".' % (repo_host, repo_host))
+               'follow %s.' % (repo_host, repo_host, DOCS_REPO_HOST))
     if method == 'clone' and reflink_error is not None:
         refuse('major_upgrade_method is clone, but the file system of the data directories has no reflinks (cp '
                '--reflink=always: %s): use copy (a full copy, the old cluster stays usable) or link.'
