@@ -111,6 +111,38 @@ def parse_history(text):
     return switches
 
 
+def manifest_lsn(text, label):
+    """The start and stop LSN a backup's manifest (backup.manifest, INI with JSON values) records in [backup]."""
+    section, found = None, {}
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if line.startswith('['):
+            section = line
+        elif section == '[backup]' and line.startswith('backup-lsn-'):
+            key, _sep, value = line.partition('=')
+            try:
+                found[key[len('backup-lsn-'):]] = json.loads(value)
+            except ValueError:
+                raise PlanError('The manifest of backup %s has an unreadable %s: %r.' % (label, key, value))
+    if not (found.get('start') and found.get('stop')):
+        raise PlanError('The manifest of backup %s records no backup-lsn-start and backup-lsn-stop.' % label)
+    lsn_value(found['stop'])
+    return dict(start=found['start'], stop=found['stop'])
+
+
+def with_lsn(backups, stanza, pgbackrest):
+    """The backups, each with its start and stop LSN.
+
+    pgbackrest info prints a backup's LSNs from pgBackRest 2.36 on; older
+    releases (Debian 11 has 2.33) record them only in the backup's manifest.
+    """
+    for backup in backups:
+        if 'lsn' not in backup:
+            backup['lsn'] = manifest_lsn(
+                pgbackrest(['repo-get', 'backup/%s/%s/backup.manifest' % (stanza, backup['label'])]), backup['label'])
+    return backups
+
+
 def backup_timeline(backup):
     return int(backup['archive']['stop'][:8], 16)
 
@@ -214,7 +246,7 @@ def make_plan(stanza, target_time, target_lsn, pgbackrest, date):
         # repo-get, not archive-get: archive-get checks the local cluster's
         # system identifier, which a blank cluster on a new host does not share.
         switches = parse_history(pgbackrest(['repo-get', 'archive/%s/%s/%08X.history' % (stanza, archive, timeline)]))
-    backups = info.get('backup') or []
+    backups = with_lsn(info.get('backup') or [], stanza, pgbackrest)
     chosen = choose_backup(backups, target, target_epoch, timeline, switches)
     if chosen is None:
         raise PlanError(no_backup_message(stanza, target['target'], backups, timeline, switches, info.get('status')))
