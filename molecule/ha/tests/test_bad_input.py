@@ -15,10 +15,10 @@ import time
 
 import pytest
 
-from ha_writer import drill_only
+from ha_writer import PATRONI_CONFIG, drill_only
 
 DB_MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
-PATRONICTL = 'runuser -u postgres -- patronictl -c /etc/patroni/15-main.yml '
+PATRONICTL = 'runuser -u postgres -- patronictl -c %s ' % PATRONI_CONFIG
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d postgres -c %s"
 PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
 # site.yml's step that waits for each member, alone.
@@ -172,7 +172,7 @@ def test_a_wrong_replication_password_is_a_clear_error_soon(hosts):
 
 
 def test_an_unresolvable_patroni_connect_host_is_refused_before_anything_changes(hosts, tmp_path):
-    before = dict((m, hosts[m].file('/etc/patroni/15-main.yml').md5sum) for m in DB_MEMBERS)
+    before = dict((m, hosts[m].file(PATRONI_CONFIG).md5sum) for m in DB_MEMBERS)
     typo = tmp_path / 'typo.yml'
     typo.write_text('all:\n  hosts:\n    tmi-ha-2:\n      patroni_connect_host: tmi-ha-2x.invalid\n')
     output, stats, _took = playbook('site.yml', '-i', str(typo), rc=2)
@@ -181,7 +181,7 @@ def test_an_unresolvable_patroni_connect_host_is_refused_before_anything_changes
                 '(or the name service of the hosts). Nothing was changed.' % member) in output, output[-4000:]
     # Stopped in site.yml's pre_tasks: no role of the play ran.
     assert stats['tmi-ha-1']['changed'] == stats['tmi-ha-2']['changed'] == 0
-    assert dict((m, hosts[m].file('/etc/patroni/15-main.yml').md5sum) for m in DB_MEMBERS) == before
+    assert dict((m, hosts[m].file(PATRONI_CONFIG).md5sum) for m in DB_MEMBERS) == before
 
 
 @drill_only
