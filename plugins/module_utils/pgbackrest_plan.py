@@ -209,9 +209,18 @@ def no_backup_message(stanza, target, backups, timeline, switches, status=None):
     return message
 
 
-def restore_options(backup, target):
-    """pgbackrest restore options for the chosen backup and target."""
-    options = ['--set=' + backup['label'], '--type=' + target['type']]
+def restore_options(backup, target, lsn_type=True):
+    """pgbackrest restore options for the chosen backup and target.
+
+    lsn_type False: this pgBackRest has no --type=lsn (2.33 refuses it), so an
+    LSN target goes to PostgreSQL's own recovery settings through
+    --recovery-option, as --type=lsn --target-action=promote would write them.
+    """
+    options = ['--set=' + backup['label']]
+    if target['type'] == 'lsn' and not lsn_type:
+        return options + ['--type=default', '--recovery-option=recovery_target_lsn=' + target['target'],
+                          '--recovery-option=recovery_target_action=promote']
+    options.append('--type=' + target['type'])
     if target['type'] != 'default':
         options += ['--target=' + target['target'], '--target-action=promote']
     return options
@@ -246,7 +255,11 @@ def make_plan(stanza, target_time, target_lsn, pgbackrest, date):
         # repo-get, not archive-get: archive-get checks the local cluster's
         # system identifier, which a blank cluster on a new host does not share.
         switches = parse_history(pgbackrest(['repo-get', 'archive/%s/%s/%08X.history' % (stanza, archive, timeline)]))
-    backups = with_lsn(info.get('backup') or [], stanza, pgbackrest)
+    backups = info.get('backup') or []
+    # An info without the backups' LSNs comes from a pgBackRest before 2.36,
+    # which may lack --type=lsn as well (2.33 does): see restore_options.
+    lsn_type = all('lsn' in backup for backup in backups)
+    backups = with_lsn(backups, stanza, pgbackrest)
     chosen = choose_backup(backups, target, target_epoch, timeline, switches)
     if chosen is None:
         raise PlanError(no_backup_message(stanza, target['target'], backups, timeline, switches, info.get('status')))
@@ -255,4 +268,4 @@ def make_plan(stanza, target_time, target_lsn, pgbackrest, date):
         archive_id=archive, newest_wal=newest_wal, newest_segment=newest_wal[8:], timeline=timeline,
         history=[[parent, '%X/%X' % (switch >> 32, switch & 0xFFFFFFFF)] for parent, switch in switches],
         backup=describe_backup(chosen), backups=[b['label'] for b in backups],
-        restore_options=restore_options(chosen, target))
+        restore_options=restore_options(chosen, target, lsn_type))

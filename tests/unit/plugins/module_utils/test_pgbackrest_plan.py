@@ -222,6 +222,15 @@ class TestMessages(object):
         assert restore_options(b, target(lsn='0/5000060')) == [
             '--set=full', '--type=lsn', '--target=0/5000060', '--target-action=promote']
 
+    def test_restore_options_without_the_lsn_type(self):
+        b = backup('full', T0, '0/3000100')
+        assert restore_options(b, target(lsn='0/5000060'), lsn_type=False) == [
+            '--set=full', '--type=default', '--recovery-option=recovery_target_lsn=0/5000060',
+            '--recovery-option=recovery_target_action=promote']
+        # The other targets do not need it.
+        assert restore_options(b, target('2026-11-25 14:03:00+00'), lsn_type=False)[1] == '--type=time'
+        assert restore_options(b, target(), lsn_type=False) == ['--set=full', '--type=default']
+
 
 class TestWalGap(object):
     def test_a_gap(self):
@@ -355,6 +364,9 @@ class TestMakePlan(object):
         repo.answers[('repo-get', 'backup/tmi/diff/backup.manifest')] = manifest('0/6000000', '0/6000028')
         plan = make_plan('tmi', '', '0/5000000', repo, no_date)
         assert (plan['backup']['label'], plan['backup']['stop_lsn']) == ('full', '0/3000100')
+        # ... and restores to the LSN without --type=lsn, which 2.33 refuses.
+        assert plan['restore_options'] == ['--set=full', '--type=default', '--recovery-option=recovery_target_lsn=0/5000000',
+                                           '--recovery-option=recovery_target_action=promote']
         assert [c for c in repo.calls if c[0] == 'repo-get'] == [
             ('repo-get', 'backup/tmi/full/backup.manifest'), ('repo-get', 'backup/tmi/diff/backup.manifest')]
 
