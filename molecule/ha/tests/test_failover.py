@@ -21,7 +21,10 @@ import time
 
 import pytest
 
-from ha_writer import DATA_DIR, PATRONI_UNIT, ROW_EMAIL, Writer, docker, drill_only, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
+from ha_writer import (
+    DATA_DIR, PATRONI_UNIT, PG_VERSION, ROW_EMAIL, Writer, docker, drill_only, leader, members, parse_env, run_playbook, utc_now,
+    wait_for, write_measured,
+)
 
 pytestmark = drill_only
 
@@ -181,7 +184,7 @@ def test_failover_yml_promotes_the_standby_by_hand_without_a_quorum_and_site_yml
     run_playbook('site.yml', '--limit', 'all:!%s' % old)
     assert leader(new) == new
     assert hosts[new].file(record).exists is False
-    assert hosts[new].run('ls %s/' % os.path.dirname(DATA_DIR)).stdout.count('main.failover.resolved-') >= 1
+    assert hosts[new].run('ls /var/lib/postgresql/%s/' % PG_VERSION).stdout.count('main.failover.resolved-') >= 1
     docker('start', old)
     wait_for('%s rejoins %s as its synchronous standby' % (old, new),
              lambda: members(new).get(old, {}).get('State') in ('running', 'streaming')
