@@ -111,6 +111,10 @@ class PgServer(object):
         finally:
             conn.close()
 
+    def version_num(self):
+        """The server's version as server_version_num: 130016, 150014, 170002."""
+        return int(self.query('postgres', "SELECT current_setting('server_version_num')")[0][0])
+
     def create_database(self, prefix='t'):
         name = '%s_%s' % (prefix, uuid.uuid4().hex[:10])
         self.query('postgres', 'CREATE DATABASE "%s"' % name)

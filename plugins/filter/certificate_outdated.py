@@ -43,15 +43,16 @@ def _cryptography():
 
 
 def _alt_names(cert, x509):
+    """The SAN as the settings write it (sorted), and whether the extension is critical."""
     try:
-        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        extension = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
-        return []
+        return [], False
     result = []
-    for name in names:
+    for name in extension.value:
         prefix = dict(NAME_PREFIXES).get(type(name).__name__, type(name).__name__ + ':')
         result.append(prefix + str(name.value))
-    return sorted(result)
+    return sorted(result), extension.critical
 
 
 def certificate_outdated(pem, common_name, subject_alt_names, curve, renew_days, now=None):
@@ -63,7 +64,7 @@ def certificate_outdated(pem, common_name, subject_alt_names, curve, renew_days,
     try:
         cert = x509.load_pem_x509_certificate(pem.encode('utf-8') if isinstance(pem, str) else pem)
         names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        alt_names = _alt_names(cert, x509)
+        alt_names, alt_names_critical = _alt_names(cert, x509)
         key = cert.public_key()
         not_before, not_after = _utc(cert, 'not_valid_before'), _utc(cert, 'not_valid_after')
     except ValueError:
@@ -76,6 +77,9 @@ def certificate_outdated(pem, common_name, subject_alt_names, curve, renew_days,
             # An empty common_name wants a certificate without one (SAN only).
             or [name.value for name in names][:1] != ([common_name] if common_name else [])
             or alt_names != wanted_alt_names
+            # RFC 5280 4.2.1.6: without a subject the SAN must be critical; Python 3.13's ssl
+            # (VERIFY_X509_STRICT) refuses the certificate otherwise.
+            or (len(cert.subject) == 0 and not alt_names_critical)
             or not isinstance(key, ec.EllipticCurvePublicKey)
             or key.curve.name != curve)
 

@@ -16,6 +16,8 @@ from ansible.errors import AnsibleFilterError
 # Ports a member uses when its host variables set none (the role's defaults).
 DEFAULT_PORTS = {'client_port': 2379, 'peer_port': 2380}
 PORT_VARIABLES = (('client_port', 'etcd_client_port'), ('peer_port', 'etcd_peer_port'))
+# gRPC's status code FailedPrecondition.
+FAILED_PRECONDITION = 9
 
 
 def _port(host, variable, value):
@@ -70,6 +72,13 @@ def prefix_range_end(prefix):
     return b'\0'
 
 
+def etcd_precondition_failed(answer):
+    """Whether the gateway's answer is gRPC's FailedPrecondition: "authentication is not enabled", or a user or role
+    that does not exist. etcd 3.4's gateway (Debian 12) sends it as HTTP 412, 3.5's (Debian 13) as 400; both put the
+    gRPC code in the body."""
+    return answer.get('status') == 412 or (answer.get('json') or {}).get('code') == FAILED_PRECONDITION
+
+
 def _read(reads, kind, name):
     """The JSON of the read of this user or role, or None when etcd said it does not exist."""
     for read in reads:
@@ -77,7 +86,11 @@ def _read(reads, kind, name):
         if item.get('kind') == kind and item.get('name') == name:
             if read.get('status') == 200:
                 return read.get('json') or {}
-            return None
+            if etcd_precondition_failed(read):
+                return None
+            body = read.get('json') or {}
+            raise AnsibleFilterError('etcd_auth_requests: etcd answered the read of the %s %s with %s: %s' % (
+                kind, name, read.get('status'), body.get('message') or body.get('error') or read.get('msg', '')))
     raise AnsibleFilterError('etcd_auth_requests: no read of the %s %s' % (kind, name))
 
 
@@ -151,4 +164,5 @@ def etcd_auth_requests(reads, users, roles, auth_enabled, logins=None):
 
 class FilterModule(object):
     def filters(self):
-        return {'etcd_members': etcd_members, 'etcd_auth_requests': etcd_auth_requests}
+        return {'etcd_members': etcd_members, 'etcd_auth_requests': etcd_auth_requests,
+                'etcd_precondition_failed': etcd_precondition_failed}

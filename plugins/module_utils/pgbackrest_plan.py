@@ -111,6 +111,38 @@ def parse_history(text):
     return switches
 
 
+def manifest_lsn(text, label):
+    """The start and stop LSN a backup's manifest (backup.manifest, INI with JSON values) records in [backup]."""
+    section, found = None, {}
+    for line in (text or '').splitlines():
+        line = line.strip()
+        if line.startswith('['):
+            section = line
+        elif section == '[backup]' and line.startswith('backup-lsn-'):
+            key, _sep, value = line.partition('=')
+            try:
+                found[key[len('backup-lsn-'):]] = json.loads(value)
+            except ValueError:
+                raise PlanError('The manifest of backup %s has an unreadable %s: %r.' % (label, key, value))
+    if not (found.get('start') and found.get('stop')):
+        raise PlanError('The manifest of backup %s records no backup-lsn-start and backup-lsn-stop.' % label)
+    lsn_value(found['stop'])
+    return dict(start=found['start'], stop=found['stop'])
+
+
+def with_lsn(backups, stanza, pgbackrest):
+    """The backups, each with its start and stop LSN.
+
+    pgbackrest info prints a backup's LSNs from pgBackRest 2.36 on; older
+    releases (Debian 11 has 2.33) record them only in the backup's manifest.
+    """
+    for backup in backups:
+        if 'lsn' not in backup:
+            backup['lsn'] = manifest_lsn(
+                pgbackrest(['repo-get', 'backup/%s/%s/backup.manifest' % (stanza, backup['label'])]), backup['label'])
+    return backups
+
+
 def backup_timeline(backup):
     return int(backup['archive']['stop'][:8], 16)
 
@@ -177,9 +209,18 @@ def no_backup_message(stanza, target, backups, timeline, switches, status=None):
     return message
 
 
-def restore_options(backup, target):
-    """pgbackrest restore options for the chosen backup and target."""
-    options = ['--set=' + backup['label'], '--type=' + target['type']]
+def restore_options(backup, target, lsn_type=True):
+    """pgbackrest restore options for the chosen backup and target.
+
+    lsn_type False: this pgBackRest has no --type=lsn (2.33 refuses it), so an
+    LSN target goes to PostgreSQL's own recovery settings through
+    --recovery-option, as --type=lsn --target-action=promote would write them.
+    """
+    options = ['--set=' + backup['label']]
+    if target['type'] == 'lsn' and not lsn_type:
+        return options + ['--type=default', '--recovery-option=recovery_target_lsn=' + target['target'],
+                          '--recovery-option=recovery_target_action=promote']
+    options.append('--type=' + target['type'])
     if target['type'] != 'default':
         options += ['--target=' + target['target'], '--target-action=promote']
     return options
@@ -215,6 +256,10 @@ def make_plan(stanza, target_time, target_lsn, pgbackrest, date):
         # system identifier, which a blank cluster on a new host does not share.
         switches = parse_history(pgbackrest(['repo-get', 'archive/%s/%s/%08X.history' % (stanza, archive, timeline)]))
     backups = info.get('backup') or []
+    # An info without the backups' LSNs comes from a pgBackRest before 2.36,
+    # which may lack --type=lsn as well (2.33 does): see restore_options.
+    lsn_type = all('lsn' in backup for backup in backups)
+    backups = with_lsn(backups, stanza, pgbackrest)
     chosen = choose_backup(backups, target, target_epoch, timeline, switches)
     if chosen is None:
         raise PlanError(no_backup_message(stanza, target['target'], backups, timeline, switches, info.get('status')))
@@ -223,4 +268,4 @@ def make_plan(stanza, target_time, target_lsn, pgbackrest, date):
         archive_id=archive, newest_wal=newest_wal, newest_segment=newest_wal[8:], timeline=timeline,
         history=[[parent, '%X/%X' % (switch >> 32, switch & 0xFFFFFFFF)] for parent, switch in switches],
         backup=describe_backup(chosen), backups=[b['label'] for b in backups],
-        restore_options=restore_options(chosen, target))
+        restore_options=restore_options(chosen, target, lsn_type))

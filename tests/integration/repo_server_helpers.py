@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 
 import jinja2
+import pytest
 
 from collection_path import REPO
 from pgserver import PgServer, free_port, wait_for
@@ -44,6 +45,11 @@ def missing_tls_server():
         release = f.read().strip()
     return ('pgBackRest %s (Debian %s\'s pgbackrest package) has no TLS server: `pgbackrest server` came with %d.%d'
             % (version, release, TLS_SERVER_SINCE[0], TLS_SERVER_SINCE[1]))
+
+
+def needs_tls_server():
+    """A mark that skips a test on a host whose pgBackRest the repository-host roles refuse (before 2.37)."""
+    return pytest.mark.skipif(bool(missing_tls_server()), reason=missing_tls_server() or 'has the TLS server')
 
 
 def run_as_postgres(argv, check=True):

@@ -94,7 +94,9 @@ def test_a_client_with_another_ca_is_refused(apply_app_env, verify_full):
         # A CA that signed nothing the server shows: the role cannot know, TMI's libpq refuses.
         rc, report, path = apply_app_env(ONE_HOST, **dict(verify_full, app_env_sslrootcert_source=make_certificates(other)[0]))
         assert rc == 0, failed_task(report)
-        with pytest.raises(psycopg2.OperationalError, match='certificate verify failed'):
+        # OpenSSL 1.1 and most 3.x say the first; 3.0 under Debian 11's libpq can fail the chain's signature check
+        # first (the foreign CA has the same subject as the server's).
+        with pytest.raises(psycopg2.OperationalError, match='certificate verify failed|provider signature failure'):
             connect_as_tmi(env_file(path))
     finally:
         shutil.rmtree(other, ignore_errors=True)
@@ -189,8 +191,8 @@ def test_the_development_profile_writes_the_guides_settings_under_a_warning(appl
     finally:
         conn.close()
     # The same file against a server with the pg_hba role's lines (TLS only) is refused: why the profile is
-    # refused in a play that runs that role.
-    with pytest.raises(psycopg2.OperationalError, match='no encryption'):
+    # refused in a play that runs that role. ("SSL off": PostgreSQL 13's words.)
+    with pytest.raises(psycopg2.OperationalError, match='no encryption|SSL off'):
         connect_as_tmi(values, port=tls_server.port)
 
 

@@ -22,13 +22,15 @@ pytestmark = pytest.mark.skipif(not AS_ROOT, reason='the roles become postgres a
 
 @pytest.fixture
 def database(pg_server):
-    """A database as the database role leaves it (PUBLIC without TEMPORARY), with its owner; all dropped after."""
+    """A database as the database role leaves it (PUBLIC without TEMPORARY, schema public the owner's and closed to
+    PUBLIC: before 15, PUBLIC may create in it), with its owner; all dropped after."""
     suffix = uuid.uuid4().hex[:8]
     names = dict(owner='owner_' + suffix, app='app_' + suffix, other='other_' + suffix, db='tmi_' + suffix)
     pg_server.query('postgres', 'CREATE ROLE "%s" NOLOGIN' % names['owner'])
     pg_server.query('postgres', 'CREATE DATABASE "%(db)s" OWNER "%(owner)s"' % names)
     pg_server.query('postgres', 'REVOKE TEMPORARY ON DATABASE "%s" FROM PUBLIC' % names['db'])
-    pg_server.query(names['db'], 'ALTER SCHEMA public OWNER TO "%s"' % names['owner'])
+    pg_server.query(names['db'], 'ALTER SCHEMA public OWNER TO "%s"; REVOKE CREATE, USAGE ON SCHEMA public FROM PUBLIC'
+                    % names['owner'])
     work = make_open_dir()
     names['work'] = work
     names['vars'] = server_role_vars(

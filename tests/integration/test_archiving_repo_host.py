@@ -11,12 +11,12 @@ import pytest
 
 from pgserver import wait_for
 from pitr_helpers import TARGET_PYTHON
-from repo_server_helpers import HOST, RemoteLayout, missing_tls_server
+from repo_server_helpers import HOST, RemoteLayout, needs_tls_server
 from schema_helpers import migrate_with_sql_files
 from test_check_db import archive_failure, check_db, printed_report
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason='the servers run as postgres, started by root'),
-              pytest.mark.skipif(bool(missing_tls_server()), reason=missing_tls_server() or 'has the TLS server')]
+              needs_tls_server()]
 
 # A refused connection costs pgBackRest io-timeout (60 s by default) twice
 # before archive-push gives up; an operator can lower it the same way.

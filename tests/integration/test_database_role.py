@@ -88,7 +88,7 @@ def test_an_extension_left_at_an_older_version_is_updated_and_its_views_closed(p
     # pg_stat_statements_info: the role brings the extension to this server's version and closes both views.
     # PostgreSQL 13's own version is 1.8 and it has no pg_stat_statements_info (from 14): there the older
     # version is 1.7 and pg_stat_statements the one view.
-    before_14 = int(pg_server.query('postgres', "SELECT current_setting('server_version_num')")[0][0]) < 140000
+    before_14 = pg_server.version_num() < 140000
     older, views = ('1.7', ('pg_stat_statements',)) if before_14 else \
         ('1.8', ('pg_stat_statements', 'pg_stat_statements_info'))
     run(names)

@@ -43,14 +43,16 @@ def roles(pg_server):
 
 @pytest.fixture
 def live(pg_server, roles):
-    """TMI's database owned by the owner role, with tmi_app's grants and default privileges; dropped with
-    every database the restores made from its name."""
+    """TMI's database owned by the owner role, schema public too (as the database role leaves it: before 15, public
+    belongs to the bootstrap superuser), with tmi_app's grants and default privileges; dropped with every database
+    the restores made from its name."""
     owner, app = roles
     name = 'tmi_' + uuid.uuid4().hex[:8]
     pg_server.query('postgres', 'CREATE DATABASE "%s" OWNER "%s"' % (name, owner))
     pg_server.query(name, 'REVOKE CONNECT, TEMPORARY ON DATABASE "{db}" FROM PUBLIC; '
                           'GRANT CONNECT ON DATABASE "{db}" TO "{app}"; '
-                          'REVOKE CREATE ON SCHEMA public FROM PUBLIC; '
+                          'ALTER SCHEMA public OWNER TO "{owner}"; '
+                          'REVOKE CREATE, USAGE ON SCHEMA public FROM PUBLIC; '
                           'GRANT USAGE ON SCHEMA public TO "{app}"; '
                           'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}" IN SCHEMA public '
                           'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{app}"'

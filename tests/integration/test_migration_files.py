@@ -206,10 +206,6 @@ def extensions(pg_server, dbname):
     return set(row[0] for row in pg_server.query(dbname, 'SELECT extname FROM pg_extension'))
 
 
-def server_version_num(pg_server, dbname):
-    return int(pg_server.query(dbname, "SELECT current_setting('server_version_num')")[0][0])
-
-
 # --- the files themselves --------------------------------------------------
 
 
@@ -265,7 +261,7 @@ def test_all_down_leaves_an_empty_schema_and_up_again_is_identical(pg_server, pg
 
 
 def test_initial_schema_creates_no_extension_where_gen_random_uuid_is_core(pg_server, pg_db):
-    if server_version_num(pg_server, pg_db) < 130000:
+    if pg_server.version_num() < 130000:
         pytest.skip('gen_random_uuid() needs pgcrypto before PostgreSQL 13')
     before = extensions(pg_server, pg_db)
     run_migration(pg_server, pg_db, 1, 'up')

@@ -16,7 +16,7 @@ from ansible_run import ansible_env
 from backup_helpers import (
     assert_refused_at, changed_count, failed_task, platform_postgresql_version, run_playbook, task_result,
 )
-from repo_server_helpers import missing_tls_server
+from repo_server_helpers import needs_tls_server
 
 CHECK_TASK = 'Check the settings before anything changes.'
 # Given in the runs below: it must appear in no output.
@@ -71,6 +71,7 @@ def check_run(tmp_path, certificate_files=('ca.crt', 'server.crt', 'server.key')
     return proc.returncode, proc.stdout + proc.stderr, json.loads(proc.stdout)
 
 
+@needs_tls_server()
 def test_the_cipher_passphrase_stays_out_of_a_check_run_with_diff(tmp_path):
     # Check mode writes nothing; --diff would show the new pgbackrest.conf,
     # which holds the passphrase, unless the task is no_log.
@@ -81,6 +82,7 @@ def test_the_cipher_passphrase_stays_out_of_a_check_run_with_diff(tmp_path):
     assert not (tmp_path / 'etc').exists()
 
 
+@needs_tls_server()
 def test_a_missing_key_file_is_named_even_with_a_cipher(tmp_path):
     # The role checks the operator's files. In check mode file_set names a
     # missing one in a warning (an error in a real run, which the
@@ -119,6 +121,7 @@ def test_the_tls_server_entry_point_checks_its_options_before_anything_runs(tmp_
     assert changed_count(report) == 0
 
 
+@needs_tls_server()
 def test_the_stanzas_default_to_the_database_hosts_that_archive_here(tmp_path):
     # The operator names the repository host once, on the database hosts.
     inventory = tmp_path / 'inventory.ini'
@@ -139,7 +142,7 @@ def test_the_stanzas_default_to_the_database_hosts_that_archive_here(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason='the repository is postgres\'s, read through su')
-@pytest.mark.skipif(bool(missing_tls_server()), reason=missing_tls_server() or 'has the TLS server')
+@needs_tls_server()
 @pytest.mark.parametrize('passphrase,opens', [('tmi-the-repositorys-own-passphrase', True), (PASSPHRASE, False)],
                          ids=['its-passphrase', 'another-passphrase'])
 def test_a_passphrase_that_does_not_open_the_repository_stops_the_role_before_its_configuration(tmp_path, passphrase, opens):

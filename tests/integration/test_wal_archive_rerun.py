@@ -16,6 +16,7 @@ import pytest
 
 from pgserver import PgServer
 from pitr_helpers import role_archive_command
+from repo_server_helpers import needs_tls_server
 from wal_archive_role import COMMON_DEFAULTS, NAME, run_play
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the role becomes postgres and needs root')
@@ -87,6 +88,7 @@ def test_a_second_run_changes_nothing_and_skips_the_end_to_end_check(setup):
     assert results['Take a first backup when there is none of the current database (none at all, or after a major upgrade).'].get('skipped') is True
 
 
+@needs_tls_server()
 def test_a_move_to_a_repository_host_at_the_old_repositorys_path_is_refused_before_any_change(setup):
     # A one-host install with a backup in its local repository...
     root, server, variables = setup

@@ -30,7 +30,14 @@ drill_only = pytest.mark.skipif(not os.environ.get('TMI_HA_DRILL'), reason='the 
 
 ROW_EMAIL = re.compile(r'^ha-(\d+)@example\.org$')
 PROJECT = os.environ.get('MOLECULE_PROJECT_DIRECTORY', '')
-PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', '/etc/patroni/15-main.yml']
+# The cluster's PostgreSQL version: the image's platform version, 15 on Debian 12 (MOLECULE_SYSTEMD_IMAGE and
+# TMI_HA_PG_VERSION together run the scenario on another release: molecule.yml's head).
+PG_VERSION = os.environ.get('TMI_HA_PG_VERSION', '15')
+PATRONI_UNIT = 'patroni@%s-main' % PG_VERSION
+PATRONI_CONFIG = '/etc/patroni/%s-main.yml' % PG_VERSION
+DATA_DIR = '/var/lib/postgresql/%s/main' % PG_VERSION
+CONF_DIR = '/etc/postgresql/%s/main' % PG_VERSION
+PATRONICTL = ['runuser', '-u', 'postgres', '--', 'patronictl', '-c', PATRONI_CONFIG]
 
 
 def run_playbook(name, *options, expect_rc=0, **extra):

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from ha_writer import CONF_DIR
 from test_patroni import DB_MEMBERS, PATRONICTL, cluster, rows
 
 REPO_PGBACKREST = 'runuser -u pgbackrest -- pgbackrest --stanza=tmi '
@@ -47,7 +48,7 @@ def test_the_leader_archives_to_the_repository_host_and_the_standby_can_fetch_fr
     assert settings['archive_command'].startswith('pgbackrest ') and settings['archive_command'].endswith(' archive-push %p')
     assert settings['restore_command'].endswith(' archive-get %f "%p"'), settings
     # No drop-in: the settings reached PostgreSQL through Patroni's configuration alone.
-    assert hosts[standby].run('ls /etc/postgresql/15/main/conf.d/').stdout.split() == []
+    assert hosts[standby].run('ls %s/conf.d/' % CONF_DIR).stdout.split() == []
 
 
 def test_a_rebuilt_standby_is_restored_from_the_repository_and_streams_again(hosts):

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from ha_writer import connect, docker, drill_only, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
+from ha_writer import DATA_DIR, PATRONI_UNIT, connect, docker, drill_only, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
 
 pytestmark = drill_only
 
@@ -154,7 +154,7 @@ def test_the_other_member_was_rebuilt_from_the_new_backup(hosts, drill):
 
 @pytest.mark.parametrize('member', sorted(DB_MEMBERS))
 def test_every_members_old_data_directory_is_kept_aside(hosts, member):
-    kept = hosts[member].run('ls -d /var/lib/postgresql/15/main.damaged-*').stdout.split()
+    kept = hosts[member].run('ls -d %s.damaged-*' % DATA_DIR).stdout.split()
     assert kept, 'no old data directory kept on %s' % member
     assert hosts[member].file(kept[-1] + '/PG_VERSION').exists
 
@@ -164,7 +164,7 @@ def test_a_lost_standby_comes_back_with_site_yml(hosts, drill):
     from the repository host's newest backup, and it is the synchronous standby again."""
     standby = [m for m in DB_MEMBERS if m != leader('tmi-ha-1')][0]
     host = hosts[standby]
-    assert host.run('systemctl stop patroni@15-main && rm -rf /var/lib/postgresql/15/main').rc == 0
+    assert host.run('systemctl stop %s && rm -rf %s' % (PATRONI_UNIT, DATA_DIR)).rc == 0
     started = time.monotonic()
     run_playbook('site.yml')
 

@@ -21,7 +21,10 @@ import time
 
 import pytest
 
-from ha_writer import ROW_EMAIL, Writer, docker, drill_only, leader, members, parse_env, run_playbook, utc_now, wait_for, write_measured
+from ha_writer import (
+    DATA_DIR, PATRONI_UNIT, PG_VERSION, ROW_EMAIL, Writer, docker, drill_only, leader, members, parse_env, run_playbook, utc_now,
+    wait_for, write_measured,
+)
 
 pytestmark = drill_only
 
@@ -83,7 +86,7 @@ def test_the_old_leader_comes_back_and_rejoins_as_the_synchronous_standby(hosts,
              lambda: members(drill['new']).get(drill['old'], {}).get('State') in ('running', 'streaming')
              and members(drill['new'])[drill['old']]['Role'] == 'Sync Standby', 180)
     drill['measured']['rejoin_seconds'] = round(time.monotonic() - started, 1)
-    journal = hosts[drill['old']].run('journalctl -u patroni@15-main --no-pager').stdout
+    journal = hosts[drill['old']].run('journalctl -u %s --no-pager' % PATRONI_UNIT).stdout
     assert 'pg_rewind' in journal, 'the old leader was not rewound'
 
 
@@ -143,7 +146,7 @@ def test_failover_yml_promotes_the_standby_by_hand_without_a_quorum_and_site_yml
     and it leads; the old leader's container comes back and rejoins it (pg_rewind); nothing acknowledged is lost."""
     old = leader('tmi-ha-1')
     new = [m for m in DB_MEMBERS if m != old][0]
-    record = '/var/lib/postgresql/15/main.failover'
+    record = DATA_DIR + '.failover'
     writer = Writer(drill['env'], first=unique_first())
     writer.start()
     wait_for('the writer commits', lambda: len(writer.acked) > 20, 30)
@@ -161,7 +164,7 @@ def test_failover_yml_promotes_the_standby_by_hand_without_a_quorum_and_site_yml
                                        patroni_failover_confirm='tmi').split())
         assert 'Check mode, nothing changed. failover.yml would stop and disable Patroni on %s' % new in output
         assert in_recovery(hosts[new], new) == 't', 'promoted without a quorum, or by the check run'
-        assert hosts[new].service('patroni@15-main').is_running
+        assert hosts[new].service(PATRONI_UNIT).is_running
         started = utc_now()
         output = ' '.join(run_playbook('failover.yml', patroni_failover_candidate=new,
                                        patroni_failover_confirm='tmi').split())
@@ -172,8 +175,8 @@ def test_failover_yml_promotes_the_standby_by_hand_without_a_quorum_and_site_yml
             (min(at for _n, at in writer.acked if at > started) - started).total_seconds(), 1)
         wait_for('a few more commits', lambda: len(writer.acked_after(started)) > 20, 30)
         assert in_recovery(hosts[new], new) == 'f'
-        assert not hosts[new].service('patroni@15-main').is_running
-        assert not hosts[new].service('patroni@15-main').is_enabled
+        assert not hosts[new].service(PATRONI_UNIT).is_running
+        assert not hosts[new].service(PATRONI_UNIT).is_enabled
         assert hosts[new].file(record).contains('promoted %s' % new)
     finally:
         # The way back: etcd's quorum (without the lost member), site.yml on the members the controller reaches.
@@ -181,12 +184,12 @@ def test_failover_yml_promotes_the_standby_by_hand_without_a_quorum_and_site_yml
     run_playbook('site.yml', '--limit', 'all:!%s' % old)
     assert leader(new) == new
     assert hosts[new].file(record).exists is False
-    assert hosts[new].run('ls /var/lib/postgresql/15/').stdout.count('main.failover.resolved-') >= 1
+    assert hosts[new].run('ls /var/lib/postgresql/%s/' % PG_VERSION).stdout.count('main.failover.resolved-') >= 1
     docker('start', old)
     wait_for('%s rejoins %s as its synchronous standby' % (old, new),
              lambda: members(new).get(old, {}).get('State') in ('running', 'streaming')
              and members(new)[old]['Role'] == 'Sync Standby', 240)
-    journal = hosts[old].run('journalctl -u patroni@15-main --no-pager --since %s',
+    journal = hosts[old].run('journalctl -u ' + PATRONI_UNIT + ' --no-pager --since %s',
                              killed.strftime('%Y-%m-%d %H:%M:%S')).stdout
     assert 'running pg_rewind from %s' % new in journal, 'the old leader was not rewound onto the promoted member'
     run_playbook('site.yml')

@@ -9,10 +9,10 @@ import subprocess
 
 import pytest
 
-from ha_writer import drill_only
+from ha_writer import CONF_DIR, DATA_DIR, PATRONI_CONFIG, PATRONI_UNIT, PG_VERSION, drill_only
 
 DB_MEMBERS = {"tmi-ha-1": 25451, "tmi-ha-2": 25452}
-PATRONICTL = 'runuser -u postgres -- patronictl -c /etc/patroni/15-main.yml '
+PATRONICTL = 'runuser -u postgres -- patronictl -c %s ' % PATRONI_CONFIG
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d %s -c %s"
 
 
@@ -40,14 +40,14 @@ def test_one_leader_and_one_synchronous_standby_streaming(hosts):
 @pytest.mark.parametrize('member', sorted(DB_MEMBERS))
 def test_patroni_runs_under_systemd_and_owns_the_cluster(hosts, member):
     host = hosts[member]
-    service = host.service('patroni@15-main')
+    service = host.service(PATRONI_UNIT)
     assert service.is_running and service.is_enabled
-    assert not host.service('postgresql@15-main').is_running
-    assert host.file('/etc/postgresql/15/main/start.conf').content_string.strip() == 'manual'
+    assert not host.service('postgresql@%s-main' % PG_VERSION).is_running
+    assert host.file(CONF_DIR + '/start.conf').content_string.strip() == 'manual'
     # postgresql-common still knows the cluster: the other roles and the operator's tools find it.
     listed = json.loads(host.check_output('pg_lsclusters --json'))
-    assert [(str(c['version']), c['cluster'], c['pgdata']) for c in listed] == [('15', 'main', '/var/lib/postgresql/15/main')]
-    config = host.file('/etc/patroni/15-main.yml')
+    assert [(str(c['version']), c['cluster'], c['pgdata']) for c in listed] == [(PG_VERSION, 'main', DATA_DIR)]
+    config = host.file(PATRONI_CONFIG)
     assert (config.user, config.group, config.mode) == ('postgres', 'postgres', 0o600)
 
 
@@ -65,13 +65,13 @@ def test_the_roles_settings_reach_postgresql_through_patroni(hosts, member):
     assert 'pgaudit' in settings['shared_preload_libraries']
     assert settings['port'] == str(DB_MEMBERS[member])
     assert settings['cluster_name'] == 'tmi'
-    assert settings['log_directory'] == '/var/log/postgresql/15-main'
+    assert settings['log_directory'] == '/var/log/postgresql/%s-main' % PG_VERSION
     # No drop-in of ours: Patroni's file is the only place the settings are written.
-    assert host.run('ls /etc/postgresql/15/main/conf.d/ 2>/dev/null').stdout.split() == []
+    assert host.run('ls %s/conf.d/ 2>/dev/null' % CONF_DIR).stdout.split() == []
 
 
 def test_pg_hba_is_the_same_on_both_members_tls_only_with_replication_from_the_members(hosts):
-    texts = [hosts[m].file('/etc/postgresql/15/main/pg_hba.conf').content_string for m in sorted(DB_MEMBERS)]
+    texts = [hosts[m].file(CONF_DIR + '/pg_hba.conf').content_string for m in sorted(DB_MEMBERS)]
     rules = [[' '.join(line.split()) for line in text.splitlines() if line.strip() and not line.startswith('#')] for text in texts]
     assert rules[0] == rules[1]
     assert 'local all postgres peer' in rules[0]
@@ -140,12 +140,12 @@ def test_site_applies_a_reload_change_without_a_restart_and_only_flags_a_restart
 
 
 def test_archiving_without_a_repository_host_and_logical_backups_are_refused_under_patroni(hosts):
-    before = hosts['tmi-ha-1'].file('/etc/patroni/15-main.yml').md5sum
+    before = hosts['tmi-ha-1'].file(PATRONI_CONFIG).md5sum
     output = site({'wal_archive_repo_host': '', 'tmi_postgresql_backup_enabled': True}, rc=2)
     assert 'every member archives to the same pgBackRest repository, on a repository host' in output
     assert 'The nightly logical backups of a Patroni cluster are not there yet' in output
     assert 'Nothing was changed.' in output
-    assert hosts['tmi-ha-1'].file('/etc/patroni/15-main.yml').md5sum == before
+    assert hosts['tmi-ha-1'].file(PATRONI_CONFIG).md5sum == before
 
 
 def test_failover_yml_refuses_while_etcd_has_a_quorum_and_changes_nothing(hosts):
@@ -161,10 +161,10 @@ def test_failover_yml_refuses_while_etcd_has_a_quorum_and_changes_nothing(hosts)
     assert 'Nothing was changed.' in output
     assert leader('tmi-ha-1') == before
     for member in DB_MEMBERS:
-        assert hosts[member].service('patroni@15-main').is_running
-        assert hosts[member].service('patroni@15-main').is_enabled
+        assert hosts[member].service(PATRONI_UNIT).is_running
+        assert hosts[member].service(PATRONI_UNIT).is_enabled
         assert rows(hosts[member], 'SELECT pg_is_in_recovery()') == ['f' if member == before else 't']
-        assert not hosts[member].file('/var/lib/postgresql/15/main.failover').exists
+        assert not hosts[member].file(DATA_DIR + '.failover').exists
     stat = hosts['tmi-ha-3'].run("echo 'show stat' | python3 -c \"%s\"" % PROXY_STAT)
     assert stat.rc == 0, stat.stderr
     assert 'no check' not in stat.stdout and 'MAINT' not in stat.stdout, stat.stdout

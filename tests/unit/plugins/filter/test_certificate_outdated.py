@@ -14,7 +14,7 @@ NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.timezone.utc)
 NAMES = ['DNS:db1.example.org', 'DNS:localhost', 'IP:127.0.0.1', 'IP:::1']
 
 
-def make_pem(common_name='db1.example.org', names=None, key=None, days=825, start=NOW):
+def make_pem(common_name='db1.example.org', names=None, key=None, days=825, start=NOW, san_critical=None):
     key = key or ec.generate_private_key(ec.SECP384R1())
     general = []
     for name in NAMES if names is None else names:
@@ -24,7 +24,9 @@ def make_pem(common_name='db1.example.org', names=None, key=None, days=825, star
     builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
                .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=days)))
     if general:
-        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=False)
+        # As the CSR of the pgbackrest_tls role: critical when there is no subject.
+        critical = not common_name if san_critical is None else san_critical
+        builder = builder.add_extension(x509.SubjectAlternativeName(general), critical=critical)
     return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -75,3 +77,10 @@ def test_a_certificate_without_a_common_name_is_kept_when_none_is_wanted():
     assert not certificate_outdated(pem, '', NAMES, 'secp384r1', 30, now=NOW)
     assert certificate_outdated(pem, 'db1.example.org', NAMES, 'secp384r1', 30, now=NOW)
     assert certificate_outdated(make_pem(), '', NAMES, 'secp384r1', 30, now=NOW)
+
+
+def test_a_certificate_without_a_subject_and_a_san_not_critical_is_made_again():
+    # RFC 5280 4.2.1.6; Python 3.13 refuses it ("Subject empty and Subject Alt Name extension not critical"), as the
+    # etcd role's health check on Debian 13 did with the certificates made before.
+    assert certificate_outdated(make_pem(common_name='', san_critical=False), '', NAMES, 'secp384r1', 30, now=NOW)
+    assert not certificate_outdated(make_pem(san_critical=False), 'db1.example.org', NAMES, 'secp384r1', 30, now=NOW)

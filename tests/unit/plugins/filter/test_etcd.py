@@ -3,7 +3,8 @@ import base64
 import pytest
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tmi.postgresql.plugins.filter.etcd import etcd_auth_requests, etcd_members, prefix_range_end
+from ansible_collections.tmi.postgresql.plugins.filter.etcd import (
+    etcd_auth_requests, etcd_members, etcd_precondition_failed, prefix_range_end)
 
 HOSTVARS = {
     'e1': {},
@@ -116,6 +117,31 @@ def test_a_permission_on_another_prefix_is_replaced():
     reads = CONVERGED[:3] + [read('role', 'patroni', {'perm': [dict(PERM, key=b64('/old/'), range_end=b64('/old0'))]})]
     requests = etcd_auth_requests(reads, USERS, ROLES, True, [login('root', True), login('patroni', True)])
     assert [r['path'] for r in requests] == ['/v3/auth/role/revoke', '/v3/auth/role/grant']
+
+
+# The gateway's answers to a login while authentication is off, as etcd 3.4 (Debian 12) and 3.5 (Debian 13) send them.
+AUTH_OFF_34 = {'status': 412, 'json': {'error': 'etcdserver: authentication is not enabled', 'code': 9}}
+AUTH_OFF_35 = {'status': 400, 'json': {'code': 9, 'message': 'etcdserver: authentication is not enabled'}}
+WRONG_PASSWORD_35 = {'status': 400, 'json': {'code': 3, 'message': 'etcdserver: authentication failed, invalid user ID or password'}}
+
+
+@pytest.mark.parametrize('answer,expected', [(AUTH_OFF_34, True), (AUTH_OFF_35, True), (WRONG_PASSWORD_35, False),
+                                             ({'status': 200, 'json': {'token': 't'}}, False), ({'status': -1}, False)])
+def test_failed_precondition_is_read_from_the_status_or_the_body(answer, expected):
+    assert etcd_precondition_failed(answer) is expected
+
+
+def test_a_user_etcd_3_5_does_not_have_is_added():
+    missing = dict(read('user', 'patroni'), status=400, json={'code': 9, 'message': 'etcdserver: user name not found'})
+    requests = etcd_auth_requests([CONVERGED[0], missing] + CONVERGED[2:], USERS, ROLES, True,
+                                  [login('root', True), login('patroni', True)])
+    assert [r['path'] for r in requests][:1] == ['/v3/auth/user/add']
+
+
+def test_another_answer_to_a_read_is_an_error_naming_it():
+    refused = dict(read('role', 'patroni'), status=400, json={'code': 7, 'message': 'etcdserver: permission denied'})
+    with pytest.raises(AnsibleFilterError, match='answered the read of the role patroni with 400: etcdserver: permission denied'):
+        etcd_auth_requests(CONVERGED[:3] + [refused], USERS, ROLES, True)
 
 
 def test_an_empty_password_or_a_missing_read_is_an_error_of_the_play():

@@ -12,6 +12,7 @@ from ansible_collections.tmi.postgresql.plugins.module_utils.pgbackrest_plan imp
     history_timelines,
     lsn_value,
     make_plan,
+    manifest_lsn,
     newest_archived_wal,
     newest_timeline,
     no_backup_message,
@@ -221,6 +222,15 @@ class TestMessages(object):
         assert restore_options(b, target(lsn='0/5000060')) == [
             '--set=full', '--type=lsn', '--target=0/5000060', '--target-action=promote']
 
+    def test_restore_options_without_the_lsn_type(self):
+        b = backup('full', T0, '0/3000100')
+        assert restore_options(b, target(lsn='0/5000060'), lsn_type=False) == [
+            '--set=full', '--type=default', '--recovery-option=recovery_target_lsn=0/5000060',
+            '--recovery-option=recovery_target_action=promote']
+        # The other targets do not need it.
+        assert restore_options(b, target('2026-11-25 14:03:00+00'), lsn_type=False)[1] == '--type=time'
+        assert restore_options(b, target(), lsn_type=False) == ['--set=full', '--type=default']
+
 
 class TestWalGap(object):
     def test_a_gap(self):
@@ -265,6 +275,31 @@ def no_date(text):
 def info(backups, newest_wal):
     return [{'name': 'tmi', 'archive': [{'id': '15-1', 'min': '000000010000000000000001', 'max': newest_wal}],
              'backup': backups, 'status': {'code': 0, 'message': 'ok'}}]
+
+
+def manifest(lsn_start, lsn_stop):
+    """A backup.manifest's head as pgBackRest 2.33 writes it (INI, JSON values)."""
+    return ('[backrest]\nbackrest-format=5\nbackrest-version="2.33"\n\n[backup]\n'
+            'backup-archive-start="000000010000000000000003"\nbackup-label="full"\n'
+            'backup-lsn-start="%s"\nbackup-lsn-stop="%s"\nbackup-timestamp-start=1795571970\n\n'
+            '[target:file]\npg_data/PG_VERSION={"size":3,"timestamp":1795571900}\n' % (lsn_start, lsn_stop))
+
+
+class TestManifestLsn(object):
+    def test_the_backup_section_is_read(self):
+        assert manifest_lsn(manifest('0/3000028', '0/3000100'), 'full') == {'start': '0/3000028', 'stop': '0/3000100'}
+
+    def test_a_manifest_without_the_lsn_names_the_backup(self):
+        with pytest.raises(PlanError, match='The manifest of backup full records no backup-lsn-start and backup-lsn-stop'):
+            manifest_lsn('[backup]\nbackup-label="full"\n[other]\nbackup-lsn-stop="0/1"\n', 'full')
+
+    def test_an_unreadable_value_is_named(self):
+        with pytest.raises(PlanError, match=r"backup full has an unreadable backup-lsn-stop: '0/3000100'"):
+            manifest_lsn('[backup]\nbackup-lsn-start="0/1"\nbackup-lsn-stop=0/3000100\n', 'full')
+
+    def test_a_value_that_is_no_lsn_is_named(self):
+        with pytest.raises(PlanError, match="'later' is not an LSN"):
+            manifest_lsn(manifest('0/1', 'later'), 'full')
 
 
 class TestMakePlan(object):
@@ -318,6 +353,29 @@ class TestMakePlan(object):
         repo = FakeRepository(info([backup('full', T0, '0/3000100')], '000000010000000000000009'), listing={})
         with pytest.raises(PlanError, match=r'ended before 0/1000000; nothing was touched. Backups: full \(full, ended'):
             make_plan('tmi', '', '0/1000000', repo, no_date)
+
+    def test_pgbackrest_before_2_36_gives_the_lsn_in_each_manifest(self):
+        # Debian 11's pgBackRest 2.33: info has no lsn; the planner reads each backup's manifest instead.
+        backups = [backup('full', T0, '0/3000100'), backup('diff', T0 + 600, '0/6000028', kind='diff')]
+        for b in backups:
+            del b['lsn']
+        repo = FakeRepository(info(backups, '000000010000000000000009'), listing={})
+        repo.answers[('repo-get', 'backup/tmi/full/backup.manifest')] = manifest('0/3000028', '0/3000100')
+        repo.answers[('repo-get', 'backup/tmi/diff/backup.manifest')] = manifest('0/6000000', '0/6000028')
+        plan = make_plan('tmi', '', '0/5000000', repo, no_date)
+        assert (plan['backup']['label'], plan['backup']['stop_lsn']) == ('full', '0/3000100')
+        # ... and restores to the LSN without --type=lsn, which 2.33 refuses.
+        assert plan['restore_options'] == ['--set=full', '--type=default', '--recovery-option=recovery_target_lsn=0/5000000',
+                                           '--recovery-option=recovery_target_action=promote']
+        assert [c for c in repo.calls if c[0] == 'repo-get'] == [
+            ('repo-get', 'backup/tmi/full/backup.manifest'), ('repo-get', 'backup/tmi/diff/backup.manifest')]
+
+    def test_an_unreadable_manifest_stops_it(self):
+        b = backup('full', T0, '0/3000100')
+        del b['lsn']
+        repo = FakeRepository(info([b], '000000010000000000000009'), listing={})
+        with pytest.raises(PlanError, match='repo-get backup/tmi/full/backup.manifest failed'):
+            make_plan('tmi', '', '', repo, no_date)
 
     def test_a_missing_history_file_stops_it(self):
         repo = FakeRepository(info([backup('full', T0, '0/3000100')], '000000020000000000000009'), listing={})
