@@ -16,9 +16,9 @@ import time
 import pytest
 
 from ha_writer import PATRONI_CONFIG, drill_only
+from test_patroni import PATRONICTL
 
 DB_MEMBERS = {'tmi-ha-1': 25451, 'tmi-ha-2': 25452}
-PATRONICTL = 'runuser -u postgres -- patronictl -c %s ' % PATRONI_CONFIG
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d postgres -c %s"
 PROJECT = os.environ['MOLECULE_PROJECT_DIRECTORY']
 # site.yml's step that waits for each member, alone.

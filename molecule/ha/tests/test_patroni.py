@@ -9,10 +9,12 @@ import subprocess
 
 import pytest
 
+from ha_writer import PATRONICTL as PATRONICTL_ARGV
 from ha_writer import CONF_DIR, DATA_DIR, PATRONI_CONFIG, PATRONI_UNIT, PG_VERSION, drill_only
 
 DB_MEMBERS = {"tmi-ha-1": 25451, "tmi-ha-2": 25452}
-PATRONICTL = 'runuser -u postgres -- patronictl -c %s ' % PATRONI_CONFIG
+# The drill's patronictl command line, for host.run.
+PATRONICTL = ' '.join(PATRONICTL_ARGV) + ' '
 SQL = "runuser -u postgres -- psql -X -A -t -q -v ON_ERROR_STOP=1 -p %s -d %s -c %s"
 
 
